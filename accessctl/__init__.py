@@ -1,0 +1,1 @@
+"""accessctl: mutual-TLS access control behind a TLS terminator."""

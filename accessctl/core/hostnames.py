@@ -1,0 +1,94 @@
+"""Hostname normalisation: one spelling for every way a hostname can be written.
+
+Operators type hostnames into the dashboard (``https://APP.Example.com:443/``), and requests
+carry them in the Host header (``app.example.com.``). Both go through
+:func:`normalize_hostname` so that a policy is found whatever the spelling, and never for a
+different host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import idna
+
+MAX_HOSTNAME_LENGTH = 253
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+class InvalidHostname(ValueError):
+    """The value is not a hostname accessctl can guard; the message says why."""
+
+
+def normalize_hostname(value: str) -> str:
+    """Return the canonical form of a hostname typed by an operator.
+
+    Lowercase, IDNA (UTS 46) A-labels, no trailing dot, no scheme, port, path or user info.
+    Raises :class:`InvalidHostname` for anything that is not a fully-qualified hostname:
+    IP addresses, wildcards, empty labels, over-long names, characters outside LDH.
+    """
+    host = value.strip()
+    host = _SCHEME.sub("", host)
+    host = host.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in host:
+        raise InvalidHostname("a hostname cannot contain user information ('@')")
+    if host.startswith("["):
+        raise InvalidHostname("IP addresses cannot be guarded; use a hostname")
+    if host.count(":") == 1:
+        host, port = host.split(":")
+        if not port.isdigit():
+            raise InvalidHostname(f"{port!r} is not a port number")
+    return _canonical(host)
+
+
+def host_from_header(host_header: str) -> str | None:
+    """Canonical hostname from a request's Host header, or None if it is not a hostname.
+
+    Used on the request path: never raises, a port and a trailing dot are dropped.
+    """
+    host = host_header.strip()
+    if host.startswith("["):
+        return None
+    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    try:
+        return _canonical(host)
+    except InvalidHostname:
+        return None
+
+
+def _canonical(host: str) -> str:
+    host = host.rstrip(".") if host.endswith(".") and not host.endswith("..") else host
+    if not host:
+        raise InvalidHostname("the hostname is empty")
+    if "*" in host:
+        raise InvalidHostname("wildcards are not supported; list each hostname")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        raise InvalidHostname("IP addresses cannot be guarded; use a hostname")
+    if host.isascii():
+        ascii_host = host.lower()
+    else:
+        try:
+            ascii_host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise InvalidHostname(f"not a valid internationalised hostname: {exc}") from None
+    if len(ascii_host) > MAX_HOSTNAME_LENGTH:
+        raise InvalidHostname(f"a hostname has at most {MAX_HOSTNAME_LENGTH} characters")
+    labels = ascii_host.split(".")
+    for label in labels:
+        if not _LABEL.match(label):
+            raise InvalidHostname(
+                f"{label!r} is not a valid hostname label (letters, digits and inner hyphens,"
+                " 1 to 63 characters)"
+            )
+    if ascii_host.startswith("xn--") or ".xn--" in ascii_host:
+        try:
+            idna.decode(ascii_host)
+        except idna.IDNAError as exc:
+            raise InvalidHostname(f"not a valid internationalised hostname: {exc}") from None
+    return ascii_host

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class GatewayConfig(AppConfig):
+    """Enforcement: the middleware, the configuration snapshot and the forward-auth endpoint."""
+
+    name = "apps.gateway"
+    label = "gateway"
+    verbose_name = "Enforcement"

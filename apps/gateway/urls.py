@@ -1,0 +1,3 @@
+"""The guarded application's own pages and the forward-auth endpoint."""
+
+urlpatterns: list = []

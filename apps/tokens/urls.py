@@ -1,0 +1,3 @@
+"""Access endpoints under /cdn-cgi/access/ (certs, logout, get-identity)."""
+
+urlpatterns: list = []
