@@ -6,8 +6,19 @@ converted into them once per configuration change, never per request.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+
+from accessctl.core.identity import ClientIdentity, has_control_characters
+from accessctl.core.matching import (
+    InvalidRuleValue,
+    dns_glob_match,
+    glob_match,
+    normalize_fingerprint,
+)
 
 
 class Decision(StrEnum):
@@ -60,3 +71,339 @@ class Policy:
     rules: tuple[Rule, ...]
     session_seconds: int  # 0: "No duration, expires immediately"
     path_prefix: str = "/"
+
+
+# --- Request facts and outcome ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What the evaluator knows about one request.
+
+    ``identity`` is the identity of the *verified* leaf, or None. ``certificate_error`` is a
+    reason code when no verified identity exists: ``"no_certificate"`` when none was
+    presented, otherwise the verification's code (``chain_untrusted``, ``cert_expired``…, see
+    ``accessctl.core.verify``). ``hostname`` is normalized; ``path`` is the URL path.
+    """
+
+    hostname: str
+    path: str
+    identity: ClientIdentity | None
+    certificate_error: str | None
+    now: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The decision for one request.
+
+    ``reason`` is a stable code for logs and the policy tester:
+
+    - ``bypass``: a Bypass policy matched (allowed, no session: ``session_seconds`` is None);
+    - ``policy_allow``: a Non Identity or Allow policy matched (allowed, ``session_seconds``
+      from that policy; 0 means the session ends with this request);
+    - ``policy_block``: a Block policy matched (denied);
+    - ``no_policy_for_path``: no enabled policy of the hostname covers the path (denied);
+    - ``certificate_required``: no policy matched and no certificate was presented (denied);
+    - a verification code (``chain_untrusted``, ``cert_expired``…): no policy matched and the
+      presented certificate failed verification (denied);
+    - ``no_matching_policy``: a verified certificate matched no policy (denied).
+    """
+
+    allowed: bool
+    policy: Policy | None
+    session_seconds: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCheck:
+    """One rule against one certificate: whether it matched, and why in words."""
+
+    rule: Rule
+    matched: bool
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyCheck:
+    """One policy for one request, as shown by the policy tester.
+
+    ``status`` is one of ``decided`` (this policy decided the request), ``no_match``,
+    ``path_not_covered`` (its path prefix does not cover the request) or ``not_reached``
+    (an earlier policy decided first; the rules are still shown for the operator).
+    """
+
+    policy: Policy
+    status: str
+    matched: bool
+    rules: tuple[RuleCheck, ...]
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """The outcome together with every policy's and every rule's result, in evaluation order."""
+
+    outcome: Outcome
+    policies: tuple[PolicyCheck, ...]
+
+
+# --- Order and paths --------------------------------------------------------------------
+
+# Cloudflare: Bypass and Non Identity first, in their order; then Allow and Block.
+_PHASE = {Decision.BYPASS: 0, Decision.NON_IDENTITY: 0, Decision.ALLOW: 1, Decision.BLOCK: 1}
+
+
+def evaluation_order(policies: Iterable[Policy]) -> tuple[Policy, ...]:
+    """Policies sorted as they are evaluated: phase (Bypass/Non Identity, then Allow/Block),
+    then ``order``, then ``id`` so that equal orders still give one stable sequence."""
+    return tuple(sorted(policies, key=lambda p: (_PHASE[p.decision], p.order, p.id)))
+
+
+def normalize_path_prefix(value: str) -> str:
+    """The stored form of a policy's path prefix: starts with ``/``, no trailing ``/``.
+
+    An empty value means the whole site (``/``). Raises :class:`InvalidRuleValue` for a value
+    that is not a plain path (query, fragment, control characters, ``.``/``..`` segments).
+    """
+    path = value.strip() or "/"
+    if not path.startswith("/"):
+        raise InvalidRuleValue("a path prefix starts with /, e.g. /api")
+    if "?" in path or "#" in path or has_control_characters(path) or " " in path:
+        raise InvalidRuleValue("a path prefix is a plain path: no ?, #, spaces or control chars")
+    if any(segment in {".", ".."} for segment in path.split("/")):
+        raise InvalidRuleValue("a path prefix cannot contain . or .. segments")
+    if "//" in path:
+        raise InvalidRuleValue("a path prefix cannot contain empty segments (//)")
+    return path.rstrip("/") or "/"
+
+
+def path_covered(prefix: str, path: str) -> bool:
+    """Segment-aware prefix test: ``/api`` covers ``/api`` and ``/api/x``, never ``/apix``."""
+    prefix = prefix.rstrip("/")
+    if not prefix:
+        return True
+    return path == prefix or path.startswith(prefix + "/")
+
+
+# --- Rules ------------------------------------------------------------------------------
+
+_RULE_WORDS = {
+    RuleType.COMMON_NAME: "Common Name is",
+    RuleType.VALID_CERTIFICATE: "Valid Certificate",
+    RuleType.SAN_DNS: "SAN DNS name matches",
+    RuleType.SAN_EMAIL: "SAN email matches",
+    RuleType.SAN_URI: "SAN URI matches",
+    RuleType.ORGANIZATIONAL_UNIT: "Organizational Unit is",
+    RuleType.FINGERPRINT: "SHA-256 fingerprint is",
+    RuleType.SPKI: "SPKI SHA-256 pin is",
+}
+_GROUP_WORDS = {
+    RuleGroup.INCLUDE: "Include",
+    RuleGroup.REQUIRE: "Require",
+    RuleGroup.EXCLUDE: "Exclude",
+}
+_DNS_PATTERN = re.compile(r"^[a-z0-9*_-]+(\.[a-z0-9*_-]+)*$")
+MAX_RULE_VALUE_LENGTH = 255
+
+
+def describe_rule(rule: Rule) -> str:
+    """The rule in words, as listed in the dashboard: ``Include: Common Name is device-7``."""
+    words = _RULE_WORDS[rule.type]
+    text = words if rule.type is RuleType.VALID_CERTIFICATE else f"{words} {rule.value}"
+    return f"{_GROUP_WORDS[rule.group]}: {text}"
+
+
+def normalize_rule_value(rule_type: RuleType, value: str) -> str:
+    """The stored form of ``value`` for a rule of ``rule_type``; raise InvalidRuleValue.
+
+    One definition for the dashboard form and the ``policies`` command, so both refuse the
+    same values: Common Name/OU non-empty and free of control characters, fingerprints 64 hex
+    digits (colons and case ignored, stored lowercase), SAN DNS lowercased.
+    """
+    if rule_type is RuleType.VALID_CERTIFICATE:
+        if value.strip():
+            raise InvalidRuleValue("Valid Certificate takes no value")
+        return ""
+    if rule_type in (RuleType.FINGERPRINT, RuleType.SPKI):
+        return normalize_fingerprint(value)
+    if not value:
+        raise InvalidRuleValue("a value is required for this rule type")
+    if len(value) > MAX_RULE_VALUE_LENGTH:
+        raise InvalidRuleValue(f"at most {MAX_RULE_VALUE_LENGTH} characters")
+    if has_control_characters(value):
+        # identity.py drops certificate values holding one, so such a rule could never
+        # match: refuse it rather than save a rule that silently does nothing.
+        raise InvalidRuleValue("control characters (NUL, tabs, newlines…) are not allowed")
+    if value != value.strip():
+        raise InvalidRuleValue("leading or trailing spaces would never match; remove them")
+    if rule_type is RuleType.SAN_DNS:
+        lowered = value.lower()
+        if not lowered.isascii() or not _DNS_PATTERN.match(lowered):
+            raise InvalidRuleValue(
+                "must be a DNS name in ASCII (A-labels), optionally with * inside a label,"
+                " e.g. *.devices.example.com"
+            )
+        return lowered
+    if rule_type in (RuleType.SAN_EMAIL, RuleType.SAN_URI) and "**" in value:
+        raise InvalidRuleValue("use a single * for any run of characters")
+    if rule_type is RuleType.SAN_EMAIL and "@" not in value:
+        raise InvalidRuleValue("must be an email address (or a * pattern) containing @")
+    return value
+
+
+def _any_match(
+    values: Sequence[str], pattern: str, label: str, *, dns: bool = False
+) -> tuple[bool, str]:
+    match = dns_glob_match if dns else glob_match
+    for value in values:
+        if match(pattern, value):
+            return True, f"{label} {value!r} matches {pattern!r}"
+    if not values:
+        return False, f"the certificate has no {label}"
+    shown = ", ".join(repr(v) for v in values)
+    return False, f"no {label} matches {pattern!r} (found {shown})"
+
+
+def _same_hash(expected: str, actual: str, label: str) -> tuple[bool, str]:
+    try:
+        wanted = normalize_fingerprint(expected)
+    except InvalidRuleValue:
+        return False, f"the rule's {label} is not a SHA-256 in hex"
+    if wanted == actual:
+        return True, f"{label} is {actual}"
+    return False, f"{label} is {actual}, not {wanted}"
+
+
+def check_rule(rule: Rule, identity: ClientIdentity | None) -> RuleCheck:
+    """Compare one rule with the verified leaf's identity (None: nothing matches)."""
+    if identity is None:
+        return RuleCheck(rule, False, "needs a verified client certificate")
+    value = rule.value
+    matched: bool
+    if rule.type is RuleType.VALID_CERTIFICATE:
+        matched, why = True, "the certificate chains to a CA bound to this hostname"
+    elif rule.type is RuleType.COMMON_NAME:
+        cn = identity.common_name
+        if cn is None:
+            # Ambiguous or unsafe names (two CNs, CN in a multi-valued RDN, NUL…) have no CN.
+            matched, why = False, f"no usable CN ({identity.common_name_problem})"
+        else:
+            # Code point equality: no case folding, no normalisation (look-alikes differ).
+            matched = cn == value
+            why = f"CN is {cn!r}" if matched else f"CN is {cn!r}, not {value!r}"
+    elif rule.type is RuleType.ORGANIZATIONAL_UNIT:
+        ous = identity.organizational_units
+        matched = value in ous
+        found = ", ".join(repr(o) for o in ous) or "none"
+        why = f"OU {value!r} found" if matched else f"no OU {value!r} (found {found})"
+    elif rule.type is RuleType.SAN_DNS:
+        matched, why = _any_match(identity.san_dns, value, "SAN DNS name", dns=True)
+    elif rule.type is RuleType.SAN_EMAIL:
+        matched, why = _any_match(identity.san_emails, value, "SAN email")
+    elif rule.type is RuleType.SAN_URI:
+        matched, why = _any_match(identity.san_uris, value, "SAN URI")
+    elif rule.type is RuleType.FINGERPRINT:
+        matched, why = _same_hash(value, identity.fingerprint_sha256, "SHA-256 fingerprint")
+    else:
+        matched, why = _same_hash(value, identity.spki_sha256, "SPKI SHA-256")
+    return RuleCheck(rule, matched, why)
+
+
+def _policy_result(policy: Policy, identity: ClientIdentity | None) -> tuple[bool, str]:
+    """Include (any), Require (all), Exclude (none), short-circuiting on the request path."""
+    includes = [r for r in policy.rules if r.group is RuleGroup.INCLUDE]
+    if not includes:
+        return False, "no Include rule: a policy without one never matches"
+    if not any(check_rule(r, identity).matched for r in includes):
+        return False, "no Include rule matched"
+    for rule in policy.rules:
+        if rule.group is RuleGroup.REQUIRE and not check_rule(rule, identity).matched:
+            return False, f"Require rule failed: {describe_rule(rule)}"
+        if rule.group is RuleGroup.EXCLUDE and check_rule(rule, identity).matched:
+            return False, f"Exclude rule matched: {describe_rule(rule)}"
+    return True, "Include matched, every Require matched, no Exclude matched"
+
+
+# --- Evaluation -------------------------------------------------------------------------
+
+
+def _current_identity(facts: RequestFacts) -> tuple[ClientIdentity | None, str]:
+    """The identity usable at ``facts.now`` and, when there is none, the reason code."""
+    identity = facts.identity
+    if identity is None:
+        return None, facts.certificate_error or "no_certificate"
+    # Verification already checked validity; checked again so that a cached or replayed
+    # identity can never outlive its certificate.
+    if facts.now < identity.not_before:
+        return None, "cert_not_yet_valid"
+    if facts.now > identity.not_after:
+        return None, "cert_expired"
+    return identity, ""
+
+
+def _decide(policy: Policy) -> Outcome:
+    if policy.decision is Decision.BLOCK:
+        return Outcome(False, policy, None, "policy_block")
+    if policy.decision is Decision.BYPASS:
+        return Outcome(True, policy, None, "bypass")
+    return Outcome(True, policy, policy.session_seconds, "policy_allow")
+
+
+def _no_match(covered_any: bool, identity: ClientIdentity | None, error: str) -> Outcome:
+    if not covered_any:
+        return Outcome(False, None, None, "no_policy_for_path")
+    if identity is None:
+        reason = "certificate_required" if error == "no_certificate" else error
+        return Outcome(False, None, None, reason)
+    return Outcome(False, None, None, "no_matching_policy")
+
+
+def evaluate(policies: Iterable[Policy], facts: RequestFacts) -> Outcome:
+    """Decide a request from its hostname's enabled policies.
+
+    The policies are sorted here with :func:`evaluation_order` (the snapshot already holds
+    them in that order, so this costs little), so a caller cannot get the order wrong. The
+    first policy that covers the path and whose rules match decides; nothing matching is a
+    denial. Never raises for any identity or path.
+    """
+    identity, error = _current_identity(facts)
+    covered_any = False
+    for policy in evaluation_order(policies):
+        if not path_covered(policy.path_prefix, facts.path):
+            continue
+        covered_any = True
+        if _policy_result(policy, identity)[0]:
+            return _decide(policy)
+    return _no_match(covered_any, identity, error)
+
+
+def explain(policies: Iterable[Policy], facts: RequestFacts) -> Explanation:
+    """Like :func:`evaluate`, plus every policy's and rule's result, for the policy tester.
+
+    Policies after the deciding one are marked ``not_reached`` but their rules are still
+    checked, so an operator sees what they would have done.
+    """
+    ordered = evaluation_order(policies)
+    outcome = evaluate(ordered, facts)
+    identity, error = _current_identity(facts)
+    checks: list[PolicyCheck] = []
+    decided = False
+    for policy in ordered:
+        rules = tuple(check_rule(rule, identity) for rule in policy.rules)
+        matched, why = _policy_result(policy, identity)
+        if identity is None and not matched:
+            why = f"{why} ({error})"
+        if not path_covered(policy.path_prefix, facts.path):
+            status = "path_not_covered"
+            why = f"path {facts.path!r} is outside {policy.path_prefix!r}"
+            matched = False
+        elif decided:
+            status = "not_reached"
+        elif policy is outcome.policy:
+            status, decided = "decided", True
+        else:
+            status = "no_match"
+        checks.append(PolicyCheck(policy, status, matched, rules, why))
+    return Explanation(outcome, tuple(checks))
