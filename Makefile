@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format check-python install clean
+.PHONY: run test lint format install bench check-package clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "accessctl needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
@@ -21,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/accessctl migrate --noinput
 	$(BIN)/accessctl bootstrap_admin
 	$(BIN)/accessctl collectstatic --noinput --verbosity 0
+	@echo "accessctl: dashboard at http://$${ACCESSCTL_BIND:-127.0.0.1:8000}/admin/ (Ctrl-C stops it)"
 	$(BIN)/gunicorn -c accessctl/gunicorn.conf.py
 
 # pytest exits 5 when it collected no test: that is a failure here, never a pass.
@@ -32,6 +33,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Each bench/*.py is a script that prints its measurements and ratios (and fails on a
+# regression it can detect); none yet is fine.
+bench: $(STAMP)
+	@set -e; for script in bench/*.py; do \
+		[ -e "$$script" ] || { echo "make bench: no benchmark in bench/"; break; }; \
+		case "$$(basename $$script)" in _*|conftest.py) continue;; esac; \
+		echo "--- $$script"; $(BIN)/python "$$script"; \
+	done
+
+# pip install . into a throwaway venv and serve the dashboard from it.
+check-package:
+	PYTHON=$(PYTHON) .ci/check-package
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -168,6 +168,9 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Submitting a domain to the browsers' HSTS preload list binds every subdomain for months: an
+# operator's decision (SECURE_HSTS_PRELOAD=true), not a default, so its reminder is silenced.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 # The TLS terminator tells us the original scheme; the shipped proxy configurations overwrite
 # any copy a client sends.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
