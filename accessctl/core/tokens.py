@@ -21,13 +21,15 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
+
+from accessctl.core.policy import Decision, Policy, evaluation_order, path_covered
 
 ALGORITHM = "ES256"
 TOKEN_TYPE = "app"  # noqa: S105 (the `type` claim, not a secret)
@@ -73,6 +75,7 @@ class SessionClaims:
     expires_at: dt.datetime
     token_id: str
     kid: str
+    policy_id: int | None  # the policy that allowed the request the token was issued for
 
 
 def certificate_thumbprint(fingerprint_sha256: str) -> str:
@@ -111,13 +114,20 @@ def mint_token(
     epoch: str,
     session_seconds: int,
     now: dt.datetime,
+    policy_id: int | None = None,
+    not_after: dt.datetime | None = None,
 ) -> str:
     """Sign a session token for a verified certificate on one hostname.
 
     ``session_seconds`` is the deciding policy's session duration; 0 ("No duration") gives a
-    token for the current request only (:data:`REQUEST_TOKEN_SECONDS`).
+    token for the current request only (:data:`REQUEST_TOKEN_SECONDS`). ``policy_id`` names
+    the policy that allowed the request (see :func:`session_applies`); ``not_after`` is the
+    certificate's expiry: a session never outlives the certificate it was issued for.
     """
     issued = int(now.timestamp())
+    expires = issued + session_lifetime(session_seconds)
+    if not_after is not None:
+        expires = min(expires, int(not_after.timestamp()))
     if common_name is not None and len(common_name) > MAX_COMMON_NAME_LENGTH:
         common_name = None
     claims: dict[str, Any] = {
@@ -126,7 +136,7 @@ def mint_token(
         "sub": fingerprint_sha256,
         "iat": issued,
         "nbf": issued,
-        "exp": issued + session_lifetime(session_seconds),
+        "exp": expires,
         "type": TOKEN_TYPE,
         "jti": secrets.token_urlsafe(16),
         "cnf": {"x5t#S256": certificate_thumbprint(fingerprint_sha256)},
@@ -134,6 +144,8 @@ def mint_token(
     }
     if common_name is not None:
         claims["common_name"] = common_name
+    if policy_id is not None:
+        claims["pol"] = policy_id
     return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
 
 
@@ -230,6 +242,7 @@ def _check_claims(
         raise TokenError("token_cert_mismatch", "the token was issued for another certificate")
     common_name = payload.get("common_name")
     token_id = payload.get("jti")
+    policy_id = payload.get("pol")
     return SessionClaims(
         subject=subject,
         common_name=common_name if isinstance(common_name, str) else None,
@@ -240,7 +253,29 @@ def _check_claims(
         expires_at=dt.datetime.fromtimestamp(times["exp"], dt.UTC),
         token_id=token_id if isinstance(token_id, str) else "",
         kid=kid,
+        policy_id=policy_id if type(policy_id) is int else None,
     )
+
+
+def session_applies(policies: Sequence[Policy], policy_id: int | None, path: str) -> bool:
+    """Whether a session issued by policy ``policy_id`` lets a request to ``path`` through.
+
+    A token does not carry the whole certificate, so the policies are not evaluated again.
+    Instead: the issuing policy must still be enabled (the epoch already guarantees its rules
+    are unchanged) and cover ``path``, and no Block policy evaluated before it may cover
+    ``path`` -- such a Block might match this certificate, so the certificate must be shown.
+    Policies after the issuing one cannot change the outcome: it matches first.
+    """
+    if policy_id is None:
+        return False
+    for policy in evaluation_order(policies):
+        if not path_covered(policy.path_prefix, path):
+            continue
+        if policy.id == policy_id:
+            return policy.decision in {Decision.ALLOW, Decision.NON_IDENTITY}
+        if policy.decision == Decision.BLOCK:
+            return False
+    return False
 
 
 def _thumbprint_or_none(fingerprint_sha256: str) -> str | None:

@@ -308,3 +308,8 @@ def test_the_kid_thumbprint_is_stable_and_differs_between_keys(key):
         new_signing_key().private_key.public_key()
     )
     assert len(tokens.jwk_thumbprint(public)) == 43
+
+
+def test_the_issuing_policy_survives_verification(key):
+    assert verify(mint(key, policy_id=12), key).policy_id == 12
+    assert verify(mint(key), key).policy_id is None
