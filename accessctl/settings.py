@@ -20,8 +20,9 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# When installed as a wheel, templates/ and static/ live under <prefix>/share/accessctl.
-SHARE_DIR = BASE_DIR if (BASE_DIR / "templates").is_dir() else Path(sys.prefix) / "share/accessctl"
+# When installed as a wheel, templates/ and static/ live under <prefix>/share/accessctl. A source
+# checkout is recognised by manage.py: git keeps no empty directory, so templates/ may be absent.
+SHARE_DIR = BASE_DIR if (BASE_DIR / "manage.py").is_file() else Path(sys.prefix) / "share/accessctl"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
@@ -196,6 +197,8 @@ ACCESSCTL_CONFIG_CHECK_INTERVAL = env.float("ACCESSCTL_CONFIG_CHECK_INTERVAL", d
 ACCESSCTL_CONFIG_MAX_STALENESS = env.float("ACCESSCTL_CONFIG_MAX_STALENESS", default=1.0)
 # Longest certificate chain accepted (leaf + intermediates + root).
 ACCESSCTL_MAX_CHAIN_DEPTH = env.int("ACCESSCTL_MAX_CHAIN_DEPTH", default=4)
+# Seconds a session lasts for policies set to "Same as application session timeout".
+ACCESSCTL_APP_SESSION_DURATION = env.int("ACCESSCTL_APP_SESSION_DURATION", default=86400)
 # Tokens (CF_Authorization): issuer, key rotation and overlap.
 ACCESSCTL_TOKEN_ISSUER = env.str("ACCESSCTL_TOKEN_ISSUER", default="")
 ACCESSCTL_KEY_ROTATION_DAYS = env.int("ACCESSCTL_KEY_ROTATION_DAYS", default=42)
