@@ -14,7 +14,8 @@ import re
 import idna
 
 MAX_HOSTNAME_LENGTH = 253
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# fullmatch, never `$`: `$` also matches before a trailing newline, which let "app\n" through.
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -38,7 +39,7 @@ def normalize_hostname(value: str) -> str:
         raise InvalidHostname("IP addresses cannot be guarded; use a hostname")
     if host.count(":") == 1:
         host, port = host.split(":")
-        if not port.isdigit():
+        if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
             raise InvalidHostname(f"{port!r} is not a port number")
     return _canonical(host)
 
@@ -81,14 +82,46 @@ def _canonical(host: str) -> str:
         raise InvalidHostname(f"a hostname has at most {MAX_HOSTNAME_LENGTH} characters")
     labels = ascii_host.split(".")
     for label in labels:
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             raise InvalidHostname(
                 f"{label!r} is not a valid hostname label (letters, digits and inner hyphens,"
                 " 1 to 63 characters)"
             )
+    if labels[-1].isdigit():
+        # "127.1" or "999.1.1.1": resolvers and browsers read these as IPv4 addresses.
+        raise InvalidHostname("the last label cannot be all digits (it reads as an IP address)")
     if ascii_host.startswith("xn--") or ".xn--" in ascii_host:
         try:
             idna.decode(ascii_host)
         except idna.IDNAError as exc:
             raise InvalidHostname(f"not a valid internationalised hostname: {exc}") from None
     return ascii_host
+
+
+MAX_HOSTNAMES_IN_LIST = 100
+_LIST_SEPARATORS = re.compile(r"[\s,]+")
+
+
+def parse_hostname_list(text: str) -> list[str]:
+    """Normalized, de-duplicated hostnames from text separated by commas, spaces or newlines.
+
+    What an operator types into "Associated hostnames". Raises :class:`InvalidHostname`
+    naming the first bad value, when the list is empty, or when it has more than
+    :data:`MAX_HOSTNAMES_IN_LIST` entries. Order is kept; duplicates (in any spelling) are
+    dropped.
+    """
+    values = [v for v in _LIST_SEPARATORS.split(text) if v]
+    if not values:
+        raise InvalidHostname("at least one hostname is required")
+    if len(values) > MAX_HOSTNAMES_IN_LIST:
+        raise InvalidHostname(f"at most {MAX_HOSTNAMES_IN_LIST} hostnames can be listed")
+    hostnames: list[str] = []
+    for value in values:
+        try:
+            host = normalize_hostname(value)
+        except InvalidHostname as exc:
+            shown = value if len(value) <= 80 else value[:79] + "…"
+            raise InvalidHostname(f"{shown!r}: {exc}") from None
+        if host not in hostnames:
+            hostnames.append(host)
+    return hostnames

@@ -1,0 +1,355 @@
+"""Validation of an uploaded CA bundle, before anything is stored.
+
+A bundle is a root and, optionally, intermediates below it (the whole chain, as Cloudflare
+asks). It is accepted whole or refused whole: :func:`validate_ca_bundle` either returns the
+facts of every certificate or raises one :class:`BundleError` naming the first certificate
+that is wrong, as ``certificate #2 (CN=Foo): …``.
+
+The rules mirror what the request-path verifier (``accessctl.core.verify``, built on
+``cryptography.x509.verification`` with the WebPKI CA policy) will accept, so that a CA that
+could never verify a client is refused at upload with a reason instead of silently failing
+every request later. Checked against cryptography 50:
+
+- basicConstraints must be present, ``CA:TRUE`` and critical;
+- keyUsage must be present with keyCertSign;
+- extendedKeyUsage, if present, must allow clientAuth (or anyExtendedKeyUsage);
+- keys: RSA of at least 2048 bits, ECDSA on P-256, P-384 or P-521 (no Ed25519, no secp256k1);
+- signatures: RSA PKCS#1 v1.5 or ECDSA with SHA-256/384/512. SHA-1 and MD5 are refused even
+  on a root, whose own signature the verifier never checks: a CA made that way is a CA made
+  carelessly. RSASSA-PSS is refused too (the verifier accepts only some parameter sets).
+
+Roots are self-signed; every other certificate is an intermediate and must be directly
+issued (signature checked) by another certificate of the bundle, ending at a root of the
+bundle. Roots become trust anchors; intermediates stay untrusted helpers (see verify.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
+
+from accessctl.core.pem import BundleError, parse_pem_bundle
+
+__all__ = ["BundleError", "CaFacts", "certificate_label", "validate_ca_bundle"]
+
+MIN_RSA_BITS = 2048
+ACCEPTED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+_LABEL_MAX = 80
+_E = TypeVar("_E", bound=x509.ExtensionType)
+
+_SIGNATURE_NAMES = {
+    SignatureAlgorithmOID.RSA_WITH_SHA256: "sha256WithRSAEncryption",
+    SignatureAlgorithmOID.RSA_WITH_SHA384: "sha384WithRSAEncryption",
+    SignatureAlgorithmOID.RSA_WITH_SHA512: "sha512WithRSAEncryption",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA256: "ecdsa-with-SHA256",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA384: "ecdsa-with-SHA384",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA512: "ecdsa-with-SHA512",
+}
+_BROKEN_SIGNATURES = {
+    SignatureAlgorithmOID.RSA_WITH_MD5: "MD5",
+    SignatureAlgorithmOID.RSA_WITH_SHA1: "SHA-1",
+    SignatureAlgorithmOID._RSA_WITH_SHA1: "SHA-1",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA1: "SHA-1",
+    SignatureAlgorithmOID.DSA_WITH_SHA1: "SHA-1",
+}
+_CLIENT_EKUS = {ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
+
+
+@dataclass(frozen=True, slots=True)
+class CaFacts:
+    """The facts of one accepted CA certificate, as stored and shown in the dashboard."""
+
+    position: int  # 1-based order in the bundle as uploaded
+    subject: str  # RFC 4514, for display only
+    issuer: str  # RFC 4514, for display only
+    serial_hex: str
+    fingerprint_sha256: str  # lowercase hex of the DER
+    not_before: dt.datetime
+    not_after: dt.datetime
+    key_type: str  # "RSA" or "ECDSA P-256" / "ECDSA P-384" / "ECDSA P-521"
+    key_size: int  # bits
+    signature_algorithm: str
+    is_root: bool  # self-signed: a trust anchor; otherwise an intermediate
+    der: bytes
+
+
+def certificate_label(position: int, cert: x509.Certificate) -> str:
+    """``certificate #2 (CN=Foo)``: how errors and the dashboard refer to a certificate."""
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    name = f"CN={cns[0].value!s}" if cns else cert.subject.rfc4514_string() or "no subject"
+    # Names are attacker-controlled text: keep them short and printable in messages.
+    name = "".join(ch if ch.isprintable() else "?" for ch in name)
+    if len(name) > _LABEL_MAX:
+        name = name[: _LABEL_MAX - 1] + "…"
+    return f"certificate #{position} ({name})"
+
+
+def validate_ca_bundle(
+    text: str, *, now: dt.datetime, known_fingerprints: Collection[str] = ()
+) -> list[CaFacts]:
+    """Parse and check a CA bundle; return the facts of every certificate, in order.
+
+    ``known_fingerprints`` are the SHA-256 fingerprints already in the trust store; when it is
+    a mapping (fingerprint → name of the uploaded certificate holding it) the error says where
+    the duplicate lives. Raises :class:`BundleError` on the first problem; nothing is partial.
+    """
+    certs = parse_pem_bundle(text)
+    fingerprints = [c.fingerprint(hashes.SHA256()).hex() for c in certs]
+    roots = [_is_self_signed(c) for c in certs]
+    for index, cert in enumerate(certs):
+        label = certificate_label(index + 1, cert)
+        first = fingerprints.index(fingerprints[index])
+        if first != index:
+            raise BundleError(
+                "duplicate_in_bundle", f"{label} is the same as certificate #{first + 1}"
+            )
+        _check_not_known(label, fingerprints[index], known_fingerprints)
+        _check_is_ca(label, cert)
+        _check_signature_algorithm(label, cert)
+        _check_key(label, cert)
+        _check_validity(label, cert, now)
+    issuers = _check_chains(certs, roots)
+    _check_path_lengths(certs, issuers)
+    facts = []
+    for index, cert in enumerate(certs):
+        key_type, key_size = _key_facts(cert)
+        facts.append(
+            CaFacts(
+                position=index + 1,
+                subject=cert.subject.rfc4514_string(),
+                issuer=cert.issuer.rfc4514_string(),
+                serial_hex=format(cert.serial_number, "x"),
+                fingerprint_sha256=fingerprints[index],
+                not_before=cert.not_valid_before_utc,
+                not_after=cert.not_valid_after_utc,
+                key_type=key_type,
+                key_size=key_size,
+                signature_algorithm=_SIGNATURE_NAMES[cert.signature_algorithm_oid],
+                is_root=roots[index],
+                der=cert.public_bytes(serialization.Encoding.DER),
+            )
+        )
+    return facts
+
+
+def _check_not_known(label: str, fingerprint: str, known: Collection[str]) -> None:
+    if fingerprint not in known:
+        return
+    where = f" in {known[fingerprint]!r}" if isinstance(known, Mapping) else ""
+    raise BundleError(
+        "already_uploaded",
+        f"{label} is already uploaded{where} (SHA-256 {fingerprint[:16]}…); a CA can be "
+        "uploaded once — add hostnames to the existing one instead",
+    )
+
+
+def _extension(cert: x509.Certificate, kind: type[_E]) -> x509.Extension[_E] | None:
+    try:
+        return cert.extensions.get_extension_for_class(kind)
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _looks_like_server_certificate(cert: x509.Certificate) -> bool:
+    eku = _extension(cert, x509.ExtendedKeyUsage)
+    if eku is not None and ExtendedKeyUsageOID.SERVER_AUTH in eku.value:
+        return True
+    san = _extension(cert, x509.SubjectAlternativeName)
+    return san is not None and bool(san.value.get_values_for_type(x509.DNSName))
+
+
+def _check_is_ca(label: str, cert: x509.Certificate) -> None:
+    bc = _extension(cert, x509.BasicConstraints)
+    is_ca = bc is not None and bc.value.ca
+    if not is_ca and _looks_like_server_certificate(cert):
+        raise BundleError(
+            "server_certificate",
+            f"{label} is a server certificate, not a CA: upload the CA that issues your "
+            "client certificates instead",
+        )
+    if not is_ca and bc is not None:
+        raise BundleError(
+            "leaf_certificate",
+            f"{label} is a leaf (end-entity) certificate with CA:FALSE, not a CA: upload the "
+            "CA that issued it",
+        )
+    if bc is None:
+        raise BundleError(
+            "not_ca",
+            f"{label} is not a CA: it has no basicConstraints extension (CA:TRUE is required)",
+        )
+    if not bc.critical:
+        raise BundleError(
+            "not_ca",
+            f"{label}: its basicConstraints extension is not marked critical, so the "
+            "verifier would refuse every client it issued",
+        )
+    ku = _extension(cert, x509.KeyUsage)
+    if ku is None:
+        raise BundleError(
+            "key_usage",
+            f"{label} has no keyUsage extension; a CA needs keyUsage with keyCertSign",
+        )
+    if not ku.value.key_cert_sign:
+        raise BundleError(
+            "key_usage",
+            f"{label}: its keyUsage does not include keyCertSign, so it may not sign certificates",
+        )
+    eku = _extension(cert, x509.ExtendedKeyUsage)
+    if eku is not None and not _CLIENT_EKUS.intersection(eku.value):
+        raise BundleError(
+            "eku_not_client_auth",
+            f"{label}: its extendedKeyUsage does not allow client authentication "
+            "(clientAuth), so no client certificate under it can be accepted",
+        )
+
+
+def _check_signature_algorithm(label: str, cert: x509.Certificate) -> None:
+    oid = cert.signature_algorithm_oid
+    if oid in _BROKEN_SIGNATURES:
+        raise BundleError(
+            "weak_signature",
+            f"{label} is signed with {_BROKEN_SIGNATURES[oid]}, which is broken; re-issue "
+            "it with SHA-256 or stronger",
+        )
+    if oid not in _SIGNATURE_NAMES:
+        raise BundleError(
+            "unsupported_signature",
+            f"{label} uses the signature algorithm {oid.dotted_string}, which is not "
+            "supported (use RSA or ECDSA with SHA-256, SHA-384 or SHA-512)",
+        )
+
+
+def _check_key(label: str, cert: x509.Certificate) -> None:
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise BundleError(
+                "weak_key",
+                f"{label} has a {key.key_size}-bit RSA key; at least {MIN_RSA_BITS} bits "
+                "are required",
+            )
+        return
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in ACCEPTED_CURVES:
+        return
+    kind = (
+        f"EC {key.curve.name}"
+        if isinstance(key, ec.EllipticCurvePublicKey)
+        else (type(key).__name__.removesuffix("PublicKey").lstrip("_"))
+    )
+    raise BundleError(
+        "unsupported_key",
+        f"{label} has a {kind} key, which the verifier cannot use (use RSA of at least "
+        f"{MIN_RSA_BITS} bits or ECDSA P-256, P-384 or P-521)",
+    )
+
+
+def _check_validity(label: str, cert: x509.Certificate, now: dt.datetime) -> None:
+    if now > cert.not_valid_after_utc:
+        raise BundleError(
+            "expired", f"{label} expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC"
+        )
+    if now < cert.not_valid_before_utc:
+        raise BundleError(
+            "not_yet_valid",
+            f"{label} is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC",
+        )
+
+
+def _directly_issued(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """One signature check (no path validation): did ``issuer``'s key sign ``cert``?"""
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _is_self_signed(cert: x509.Certificate) -> bool:
+    return cert.issuer == cert.subject and _directly_issued(cert, cert)
+
+
+def _check_chains(certs: Sequence[x509.Certificate], roots: Sequence[bool]) -> list[int | None]:
+    """Index of each certificate's issuer in the bundle (None for roots); every path must end
+    at a root of the bundle."""
+    issuers: list[int | None] = []
+    for index, cert in enumerate(certs):
+        if roots[index]:
+            issuers.append(None)
+            continue
+        found = next(
+            (
+                i
+                for i, candidate in enumerate(certs)
+                if i != index and _directly_issued(cert, candidate)
+            ),
+            None,
+        )
+        if found is None:
+            label = certificate_label(index + 1, cert)
+            if cert.issuer == cert.subject:
+                raise BundleError(
+                    "bad_signature",
+                    f"{label} claims to be self-signed but its signature does not verify",
+                )
+            raise BundleError(
+                "issuer_missing",
+                f"{label} is an intermediate, but its issuer "
+                f"({_short(cert.issuer.rfc4514_string())}) is not in the bundle (or did not "
+                "sign it): upload the whole chain up to its root",
+            )
+        issuers.append(found)
+    for index, cert in enumerate(certs):
+        seen = {index}
+        parent = issuers[index]
+        while parent is not None:
+            if parent in seen:
+                raise BundleError(
+                    "issuer_missing",
+                    f"{certificate_label(index + 1, cert)} does not chain to a root: its "
+                    "issuers sign each other in a loop; include the self-signed root",
+                )
+            seen.add(parent)
+            parent = issuers[parent]
+    return issuers
+
+
+def _check_path_lengths(certs: Sequence[x509.Certificate], issuers: Sequence[int | None]) -> None:
+    """A CA with pathLenConstraint n allows at most n intermediates below it; an uploaded
+    intermediate that breaks its ancestor's limit could never verify a client."""
+    for index, cert in enumerate(certs):
+        below, parent = 1, issuers[index]
+        while parent is not None:
+            bc = _extension(certs[parent], x509.BasicConstraints)
+            limit = bc.value.path_length if bc is not None else None
+            if limit is not None and below > limit:
+                raise BundleError(
+                    "path_length",
+                    f"{certificate_label(index + 1, cert)} is below "
+                    f"{certificate_label(parent + 1, certs[parent])}, whose pathLenConstraint "
+                    f"({limit}) allows only {limit} intermediate(s) under it",
+                )
+            below, parent = below + 1, issuers[parent]
+
+
+def _short(text: str) -> str:
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= _LABEL_MAX else text[: _LABEL_MAX - 1] + "…"
+
+
+def _key_facts(cert: x509.Certificate) -> tuple[str, int]:
+    """("RSA", 2048) or ("ECDSA P-256", 256), for a key :func:`_check_key` accepted."""
+    key = cert.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"ECDSA {ACCEPTED_CURVES[key.curve.name]}", key.key_size
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA", key.key_size
+    raise BundleError("unsupported_key", "unreachable: the key type was checked")
