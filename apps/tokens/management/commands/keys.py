@@ -1,0 +1,52 @@
+"""`accessctl keys list|rotate`: the token signing keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from apps.tokens import keys
+from apps.tokens.models import SigningKey
+
+
+class Command(BaseCommand):
+    help = (
+        "Token signing keys. `list` shows every key and its state; `rotate` makes a new "
+        "current key (the previous one stays accepted for ACCESSCTL_KEY_OVERLAP_DAYS)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{list,rotate}")
+        listing = actions.add_parser("list", help="show the keys, newest first")
+        listing.add_argument("--json", action="store_true", help="one JSON document")
+        actions.add_parser("rotate", help="make a new current key now")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "rotate":
+            row = keys.signing_key_rotate()
+            self.stdout.write(f"New current key {row.kid} (generation {row.generation}).")
+            return
+        now = timezone.now()
+        rows = [
+            {
+                "kid": row.kid,
+                "generation": row.generation,
+                "algorithm": row.algorithm,
+                "state": row.state(now, keys.overlap()).value,
+                "created_at": row.created_at.isoformat(),
+                "retired_at": row.retired_at.isoformat() if row.retired_at else None,
+            }
+            for row in SigningKey.objects.order_by("-generation")
+        ]
+        if options["json"]:
+            self.stdout.write(json.dumps({"keys": rows}, indent=2))
+            return
+        if not rows:
+            self.stdout.write("No signing key yet: one is created on first need.")
+        for row in rows:
+            self.stdout.write(
+                f"{row['kid']}  {row['algorithm']}  {row['state']:<8}  created {row['created_at']}"
+            )

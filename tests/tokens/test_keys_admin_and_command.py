@@ -1,0 +1,100 @@
+"""The signing keys in the dashboard (read-only) and `accessctl keys list|rotate`."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
+from django.urls import reverse
+
+from apps.tokens import keys
+from apps.tokens.models import SigningKey
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "admin:tokens_signingkey_changelist"
+
+
+def staff(username: str, *perms: str) -> User:
+    user = User.objects.create_user(username, password="x", is_staff=True)
+    for codename in perms:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    return user
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(client):
+    response = client.get(reverse(CHANGELIST))
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_staff_without_permission_cannot_see_the_keys(client):
+    client.force_login(staff("nobody"))
+    assert client.get(reverse(CHANGELIST)).status_code == 403
+
+
+def test_staff_with_view_permission_see_public_facts_only(client):
+    keys.key_ring()
+    row = SigningKey.objects.get()
+    client.force_login(staff("viewer", "view_signingkey"))
+    listing = client.get(reverse(CHANGELIST))
+    assert listing.status_code == 200
+    assert row.kid in listing.content.decode()
+    assert "Current (signs new tokens)" in listing.content.decode()
+    detail = client.get(reverse("admin:tokens_signingkey_change", args=[row.pk]))
+    assert detail.status_code == 200
+    assert "BEGIN PUBLIC KEY" in detail.content.decode()
+    assert "encrypted_private_key" not in detail.content.decode()
+    assert "PRIVATE" not in detail.content.decode()
+
+
+def test_nobody_adds_changes_or_deletes_keys_through_the_dashboard(admin_client):
+    keys.key_ring()
+    row = SigningKey.objects.get()
+    assert admin_client.get(reverse("admin:tokens_signingkey_add")).status_code == 403
+    assert (
+        admin_client.get(reverse("admin:tokens_signingkey_delete", args=[row.pk])).status_code
+        == 403
+    )
+    admin_client.post(reverse("admin:tokens_signingkey_change", args=[row.pk]), {"kid": "x"})
+    assert SigningKey.objects.get().kid == row.kid
+
+
+def test_keys_rotate_makes_a_new_current_key():
+    first = keys.key_ring().signing_key().kid
+    out = io.StringIO()
+    call_command("keys", "rotate", stdout=out)
+    current = SigningKey.objects.order_by("-generation").first()
+    assert current.kid != first
+    assert current.kid in out.getvalue()
+    # This process signs with it at once.
+    assert keys.key_ring().signing_key().kid == current.kid
+
+
+def test_keys_list_shows_every_key_with_its_state():
+    keys.key_ring()
+    call_command("keys", "rotate", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("keys", "list", "--json", stdout=out)
+    listed = json.loads(out.getvalue())["keys"]
+    assert [k["state"] for k in listed] == ["current", "previous"]
+    assert [k["generation"] for k in listed] == [2, 1]
+    assert "private" not in out.getvalue().lower()
+
+
+def test_keys_list_on_an_empty_store_says_a_key_comes_on_first_need():
+    out = io.StringIO()
+    call_command("keys", "list", stdout=out)
+    assert "first need" in out.getvalue()
+    assert SigningKey.objects.count() == 0
+
+
+def test_keys_without_an_action_is_a_usage_error(capsys):
+    from accessctl.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["accessctl", "keys"])
+    assert exit_info.value.code == 2
+    assert "list,rotate" in capsys.readouterr().err
