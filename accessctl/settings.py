@@ -84,6 +84,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Enforcement: after the HTTPS redirect and the public static files, before sessions and
+    # CSRF, so a refused request never reaches them or any view (checks accessctl.E001/E005).
+    "apps.gateway.middleware.AccessMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -7,3 +7,9 @@ class GatewayConfig(AppConfig):
     name = "apps.gateway"
     label = "gateway"
     verbose_name = "Enforcement"
+
+    def ready(self) -> None:
+        from apps.gateway import checks, signals
+
+        checks.register()
+        signals.connect()

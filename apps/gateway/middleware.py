@@ -1,0 +1,53 @@
+"""The access middleware: decide every request to a guarded hostname, or refuse it.
+
+Place it in ``MIDDLEWARE`` right after ``SecurityMiddleware`` and WhiteNoise and before
+``SessionMiddleware`` and ``CsrfViewMiddleware``: the HTTPS redirect and the dashboard's public
+static files come first, but a refused request must not reach sessions, CSRF or any view
+(check ``accessctl.E001``/``E005``). It is glue only: the decision is
+:func:`apps.gateway.decision.decide`, the response :func:`apps.gateway.responses.refusal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponseBase
+
+from apps.gateway.decision import AccessRequest, Decision, decide
+from apps.gateway.logging import log_decision
+from apps.gateway.responses import refusal
+
+# Not enforced here: the forward-auth endpoint decides for *another* request (described by
+# headers), and the Access endpoints (/cdn-cgi/access/: keys, logout, get-identity) answer on
+# every hostname and check sessions themselves, as Cloudflare's do.
+FORWARD_AUTH_PATH = "/_accessctl/forward-auth"
+ACCESS_ENDPOINTS_PREFIX = "/cdn-cgi/access/"
+
+
+class AccessMiddleware:
+    """Enforce the hostname's policies; set ``request.access`` (None when not enforced)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        # First: a Host outside ALLOWED_HOSTS raises DisallowedHost, which Django answers with
+        # 400 before any policy is looked up.
+        host = request.get_host()
+        request.access = None  # type: ignore[attr-defined]
+        if request.path_info == FORWARD_AUTH_PATH or request.path_info.startswith(
+            ACCESS_ENDPOINTS_PREFIX
+        ):
+            return self.get_response(request)
+        decision = self.decide(request, host)
+        if not decision.verdict.passes:
+            return refusal(request, decision)
+        request.access = decision.access  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+    def decide(self, request: HttpRequest, host: str) -> Decision:
+        """Decide and log (one line) the request."""
+        req = AccessRequest.from_django(request, host=host, path=request.path)
+        decision = decide(req)
+        log_decision(req, decision)
+        return decision

@@ -1,0 +1,98 @@
+"""The guarded application's front page and the forward-auth endpoint."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_safe
+
+from accessctl.core.hostnames import host_from_header
+from accessctl.core.identity import ClientIdentity
+from apps.gateway.decision import AccessRequest, Decision, Verdict, decide, is_dashboard_host
+from apps.gateway.decision import is_trusted_proxy as trusted_peer
+from apps.gateway.logging import log_decision
+from apps.gateway.responses import wants_json
+
+_FORWARD_AUTH_STATUS = {Verdict.DENY: 403, Verdict.MISDIRECTED: 421, Verdict.UNAVAILABLE: 503}
+
+
+def identity_json(identity: ClientIdentity) -> dict[str, Any]:
+    """The verified identity as JSON-friendly data."""
+    return {
+        "common_name": identity.common_name,
+        "subject": identity.subject,
+        "issuer": identity.issuer,
+        "serial": identity.serial,
+        "fingerprint_sha256": identity.fingerprint_sha256,
+        "not_before": identity.not_before.isoformat(),
+        "not_after": identity.not_after.isoformat(),
+        "san_dns": list(identity.san_dns),
+        "san_emails": list(identity.san_emails),
+        "san_uris": list(identity.san_uris),
+    }
+
+
+@require_safe
+def index(request: HttpRequest) -> HttpResponseBase:
+    """``/``: the verified identity on a guarded hostname; the dashboard on a dashboard host."""
+    if not hasattr(request, "access"):
+        raise ImproperlyConfigured("apps.gateway.middleware.AccessMiddleware is not installed")
+    host = request.get_host()
+    if is_dashboard_host(host):
+        return redirect("admin:index")
+    access = request.access
+    if access is None:
+        if wants_json(request):
+            return JsonResponse({"hostname": host, "guarded": False})
+        return render(request, "gateway/unguarded.html", {"host": host})
+    if wants_json(request):
+        return JsonResponse(
+            {
+                "hostname": access.hostname,
+                "guarded": True,
+                "request_id": access.request_id,
+                "policy": access.policy.name if access.policy else None,
+                "identity": identity_json(access.identity) if access.identity else None,
+            }
+        )
+    return render(request, "gateway/identity.html", {"access": access, "identity": access.identity})
+
+
+def forward_auth(request: HttpRequest) -> HttpResponse:
+    """Decide a request a proxy describes (nginx auth_request, Traefik ForwardAuth, Caddy).
+
+    From a trusted proxy only, the original host is X-Forwarded-Host (Traefik, Caddy) or else
+    the Host header (nginx: ``proxy_set_header Host $host``), and the original path is
+    X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy). From anyone else these
+    headers are ignored, like the certificate header. Answers 200, 403, 421 or 503 with no
+    body; the decision is the middleware's own (:func:`apps.gateway.decision.decide`).
+    """
+    host = request.get_host()
+    path = "/"
+    if trusted_peer(str(request.META.get("REMOTE_ADDR", ""))):
+        host = str(request.META.get("HTTP_X_FORWARDED_HOST", "")).strip() or host
+        uri = str(
+            request.META.get("HTTP_X_ORIGINAL_URI")
+            or request.META.get("HTTP_X_FORWARDED_URI")
+            or "/"
+        )
+        path = unquote(urlsplit(uri).path) or "/"
+    req = AccessRequest.from_django(request, host=host, path=path)
+    if host_from_header(host) is None and not is_dashboard_host(host):
+        # Two X-Forwarded-Host values joined by a comma, or no hostname at all: the guarded
+        # host cannot be told, so nothing may pass.
+        decision = Decision(Verdict.DENY, "invalid_forwarded_host", uuid.uuid4().hex)
+    else:
+        decision = decide(req)
+    log_decision(req, decision)
+    response = HttpResponse(status=_FORWARD_AUTH_STATUS.get(decision.verdict, 200))
+    response["Cache-Control"] = "no-store"
+    response["X-Request-Id"] = decision.request_id
+    if decision.access is not None and decision.access.identity is not None:
+        response["X-Accessctl-Fingerprint-Sha256"] = decision.access.identity.fingerprint_sha256
+    return response
