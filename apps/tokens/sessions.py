@@ -109,18 +109,18 @@ class SessionCheck:
 
 
 def session_check(
-    request: HttpRequest,
+    token: str | None,
     host: HostConfig,
     *,
+    path: str = "/",
     fingerprint_sha256: str | None = None,
     now: dt.datetime | None = None,
 ) -> SessionCheck:
-    """Verify the request's ``CF_Authorization`` cookie for ``host``.
+    """Verify a ``CF_Authorization`` token for ``host`` (None or empty: no session).
 
     Pass ``fingerprint_sha256`` when the request also presents a verified certificate: the
-    token must have been issued for it.
+    token must have been issued for it. ``path`` decides :attr:`SessionCheck.applies`.
     """
-    token = request.COOKIES.get(COOKIE_NAME)
     if not token:
         return SessionCheck()
     now = now or timezone.now()
@@ -137,7 +137,7 @@ def session_check(
         )
     except TokenError as exc:
         return SessionCheck(error=exc)
-    applies = tokens.session_applies(host.policies, claims.policy_id, request.path)
+    applies = tokens.session_applies(host.policies, claims.policy_id, path)
     return SessionCheck(claims=claims, applies=applies)
 
 

@@ -59,7 +59,8 @@ def get_identity(request: HttpRequest) -> JsonResponse:
     """Who the current session belongs to: common name, certificate fingerprint, expiry; 401
     (and the cookie cleared, if it held an invalid token) when there is no valid session."""
     host = _host_config(request)
-    check = sessions.session_check(request, host) if host else sessions.SessionCheck()
+    token = request.COOKIES.get(sessions.COOKIE_NAME)
+    check = sessions.session_check(token, host) if host else sessions.SessionCheck()
     if check.claims is None:
         reason = check.error.reason if check.error else "no_session"
         response = JsonResponse({"error": reason}, status=401)

@@ -39,9 +39,12 @@ def host_config(
 
 
 @pytest.fixture
-def install_snapshot():
-    """Serve the given host configurations as this worker's snapshot."""
+def install_snapshot(settings):
+    """Serve the given host configurations as this worker's snapshot (no reload from the DB)."""
     from apps.gateway.config import holder
+
+    settings.ACCESSCTL_CONFIG_CHECK_INTERVAL = 3600
+    settings.ACCESSCTL_CONFIG_MAX_STALENESS = 7200
 
     def install(*hosts: HostConfig, version: str = "v1") -> Snapshot:
         snapshot = Snapshot(version, {h.hostname: h for h in hosts})
