@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponseBase
 from apps.gateway.decision import AccessRequest, Decision, decide
 from apps.gateway.logging import log_decision
 from apps.gateway.responses import refusal
+from apps.tokens.enforcement import SessionEffect, request_session_step
 
 # Not enforced here: the forward-auth endpoint decides for *another* request (described by
 # headers), and the Access endpoints (/cdn-cgi/access/: keys, logout, get-identity) answer on
@@ -39,15 +40,20 @@ class AccessMiddleware:
             ACCESS_ENDPOINTS_PREFIX
         ):
             return self.get_response(request)
-        decision = self.decide(request, host)
+        decision, session = self.decide(request, host)
         if not decision.verdict.passes:
-            return refusal(request, decision)
+            response = refusal(request, decision)
+            session.apply(response)  # clears a refused cookie; 401 for scripts
+            return response
         request.access = decision.access  # type: ignore[attr-defined]
-        return self.get_response(request)
+        session.before_view(request)  # Cf-Access-Jwt-Assertion, never the client's copy
+        response = self.get_response(request)
+        session.apply(response)  # CF_Authorization (none for "No duration" or Bypass)
+        return response
 
-    def decide(self, request: HttpRequest, host: str) -> Decision:
-        """Decide and log (one line) the request."""
+    def decide(self, request: HttpRequest, host: str) -> tuple[Decision, SessionEffect]:
+        """Decide (certificate, then session: apps.tokens.enforcement) and log one line."""
         req = AccessRequest.from_django(request, host=host, path=request.path)
-        decision = decide(req)
+        decision, session = request_session_step(request, decide(req))
         log_decision(req, decision)
-        return decision
+        return decision, session
