@@ -1,0 +1,495 @@
+"""`accessctl demo`: the seed's two `curl` commands, working on this machine in one step.
+
+It makes a throwaway client CA, a client certificate and a server certificate for a demo
+hostname (default ``auth.localhost``) in a directory (default ``var/demo``); uploads the CA
+bound to the hostname through the trust service; creates a Non Identity / Valid Certificate
+policy through the policy service; starts gunicorn, and nginx in front of it when nginx is
+installed, on loopback; prints the two `curl` commands; and runs until Ctrl-C, then stops both
+servers and removes the demo's CA and policy again.
+
+The helpers that render the shipped nginx configuration (``render_template``,
+``nginx_main_config``) are also what the end-to-end tests use, so the demo, the tests and an
+operator all run the same ``deploy/nginx/accessctl.conf``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+import accessctl
+from accessctl.core.hostnames import InvalidHostname, normalize_hostname
+
+DEMO_NAME = "accessctl demo"
+SNI_HEADER = "X-SSL-Server-Name"
+_PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+
+
+# --- Shared with tests/e2e -------------------------------------------------------------------
+
+
+def render_template(text: str, values: Mapping[str, str]) -> str:
+    """Fill the ``${UPPER_CASE}`` placeholders of a shipped configuration template.
+
+    nginx's own variables (``$host``, ``$ssl_client_escaped_cert``) are lower case and left
+    alone, exactly as ``envsubst '${NAME} …'`` with an explicit list would. A placeholder
+    without a value is an error rather than an empty string: nginx would start with a broken
+    ``proxy_pass`` otherwise.
+    """
+    missing = sorted({m for m in _PLACEHOLDER.findall(text) if m not in values})
+    if missing:
+        raise ValueError(f"no value for placeholder(s): {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def nginx_main_config(workdir: Path, sites: Iterable[Path], extra_http: str = "") -> str:
+    """A standalone nginx.conf running in the foreground with every path inside ``workdir``.
+
+    The shipped configurations are ``server`` blocks for the ``http`` context; this wraps
+    them (``include``) so nginx runs unprivileged-friendly, without touching /etc/nginx or
+    /var/log, as ``nginx -c <workdir>/nginx.conf -p <workdir>``.
+    """
+    temp = workdir / "temp"
+    temp.mkdir(parents=True, exist_ok=True)
+    # As root, nginx's workers would switch to `nobody`, which cannot read a private
+    # directory of throwaway files; keep them as the invoking user instead.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    includes = "".join(f"    include {site};\n" for site in sites)
+    return (
+        f"{user}daemon off;\n"
+        "worker_processes 1;\n"
+        f"pid {workdir / 'nginx.pid'};\n"
+        f"error_log {workdir / 'error.log'} info;\n"
+        "events { worker_connections 256; }\n"
+        "http {\n"
+        f"    access_log {workdir / 'access.log'};\n"
+        "    default_type text/plain;\n"
+        f"    client_body_temp_path {temp};\n"
+        f"    proxy_temp_path {temp};\n"
+        f"    fastcgi_temp_path {temp};\n"
+        f"    uwsgi_temp_path {temp};\n"
+        f"    scgi_temp_path {temp};\n"
+        f"{extra_http}"
+        f"{includes}"
+        "}\n"
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Return once something accepts connections on 127.0.0.1:``port``.
+
+    Raises ``RuntimeError`` if ``process`` exits first or the time runs out, so a server that
+    cannot start is reported at once instead of as a later connection refusal.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with status {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f}s")
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop a server started with ``start_new_session=True``: its whole process group."""
+    if process.poll() is not None:
+        return
+    # gunicorn and nginx both shut down gracefully on SIGTERM (nginx: fast shutdown).
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout)
+
+
+def gunicorn_command() -> list[str]:
+    """gunicorn with the project's own gunicorn.conf.py (bind and workers from the env)."""
+    from gunicorn.config import Config
+
+    conf = Path(accessctl.__file__).resolve().parent / "gunicorn.conf.py"
+    command = [sys.executable, "-m", "gunicorn", "-c", str(conf)]
+    # gunicorn >= 24 opens a control socket at one fixed path in $HOME: a second gunicorn
+    # (`make run` beside the demo, parallel test runs) would take it over. Not needed here.
+    if "control_socket_disable" in Config().settings:
+        command.append("--no-control-socket")
+    return command
+
+
+def nginx_template(name: str = "accessctl.conf") -> Path:
+    """Where the shipped nginx template is: the checkout, or share/accessctl when installed."""
+    for base in (settings.BASE_DIR, settings.SHARE_DIR):
+        path = Path(base) / "deploy" / "nginx" / name
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"deploy/nginx/{name} not found")
+
+
+# --- Throwaway certificates ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Issued:
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+
+    def write(self, directory: Path, stem: str) -> tuple[Path, Path]:
+        cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
+        cert_path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        key_path.touch(mode=0o600)
+        key_path.write_bytes(
+            self.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return cert_path, key_path
+
+
+def _issue(
+    common_name: str,
+    *,
+    issuer: _Issued | None = None,
+    ca: bool = False,
+    server_names: tuple[str, ...] = (),
+) -> _Issued:
+    """An EC P-256 certificate valid for a year: a CA, a client or (with names) a server."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEMO_NAME),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    signer = issuer.key if issuer else key
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.cert.subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+    )
+    if issuer:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
+        )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), True
+        )
+    elif server_names:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in server_names]), False
+        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+    else:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False
+        )
+    return _Issued(builder.sign(signer, hashes.SHA256()), key)
+
+
+@dataclass(frozen=True)
+class DemoFiles:
+    """Paths of the demo's throwaway certificates and keys."""
+
+    client_ca: Path
+    client_cert: Path
+    client_key: Path
+    server_ca: Path
+    server_cert: Path
+    server_key: Path
+    client_header: Path  # "X-SSL-Client-Cert: …" for curl -H @file, when nginx is absent
+
+
+def make_demo_files(directory: Path, hostname: str) -> DemoFiles:
+    """Write a fresh client CA, client certificate, server CA and server certificate."""
+    directory.mkdir(parents=True, exist_ok=True)
+    client_ca = _issue(f"{DEMO_NAME} client CA", ca=True)
+    client = _issue("demo-device", issuer=client_ca)
+    server_ca = _issue(f"{DEMO_NAME} TLS CA", ca=True)
+    server = _issue(hostname, issuer=server_ca, server_names=(hostname,))
+    client_ca_path, _ = client_ca.write(directory, "client-ca")
+    client_cert, client_key = client.write(directory, "client")
+    server_ca_path, _ = server_ca.write(directory, "server-ca")
+    server_cert, server_key = server.write(directory, "server")
+    header = directory / "client-cert.header"
+    escaped = urllib.parse.quote(client_cert.read_text(), safe="")
+    header.write_text(f"X-SSL-Client-Cert: {escaped}\n")
+    return DemoFiles(
+        client_ca_path, client_cert, client_key, server_ca_path, server_cert, server_key, header
+    )
+
+
+# --- The command -----------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """Raised by the SIGTERM handler so a terminated demo cleans up like a Ctrl-C."""
+
+
+class Command(BaseCommand):
+    """Run a self-contained demo of mutual-TLS access on loopback until Ctrl-C."""
+
+    help = (
+        "Create a throwaway CA, client and server certificates, upload the CA for a demo "
+        "hostname with a Valid Certificate policy, start gunicorn (and nginx when installed) "
+        "on loopback and print the curl commands to try. Ctrl-C stops and cleans up."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--dir",
+            type=Path,
+            default=Path(settings.DATA_DIR) / "demo",
+            help="Directory for the throwaway certificates and server files (default var/demo).",
+        )
+        parser.add_argument(
+            "--hostname", default="auth.localhost", help="Demo hostname (default auth.localhost)."
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=0,
+            help="HTTPS port for nginx on 127.0.0.1 (default: 8443, or any free port).",
+        )
+        parser.add_argument(
+            "--no-nginx",
+            action="store_true",
+            help="Start only gunicorn, even when nginx is installed.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            hostname = normalize_hostname(options["hostname"])
+        except InvalidHostname as exc:
+            raise CommandError(f"--hostname: {exc}", returncode=2) from None
+        port: int = options["port"]
+        if not 0 <= port <= 65535:
+            raise CommandError("--port must be between 1 and 65535", returncode=2)
+        nginx = None if options["no_nginx"] else shutil.which("nginx")
+        directory: Path = options["dir"].resolve()
+
+        files = make_demo_files(directory, hostname)
+        call_command("migrate", interactive=False, verbosity=0)
+        remove_demo_configuration()
+        create_demo_configuration(files.client_ca.read_text(), hostname)
+
+        previous = signal.signal(signal.SIGTERM, _raise_stop)
+        servers: list[subprocess.Popen[bytes]] = []
+        try:
+            upstream_port = free_port()
+            servers.append(self._start_gunicorn(directory, upstream_port, with_sni=bool(nginx)))
+            if nginx:
+                https_port = port or _preferred_port(8443)
+                servers.append(
+                    self._start_nginx(nginx, directory, files, hostname, https_port, upstream_port)
+                )
+                self._print_tls_commands(files, hostname, https_port)
+            else:
+                self._print_plain_commands(files, hostname, upstream_port)
+            self.stdout.write("Press Ctrl-C to stop the demo.", ending="\n")
+            self.stdout.flush()
+            while all(server.poll() is None for server in servers):
+                time.sleep(0.2)
+            dead = next(s for s in servers if s.poll() is not None)
+            raise CommandError(
+                f"{Path(str(dead.args[0])).name} stopped unexpectedly (status {dead.returncode});"
+                f" see the logs in {directory}"
+            )
+        except (KeyboardInterrupt, _Stop):
+            self.stdout.write("\nStopping the demo.")
+        except RuntimeError as exc:
+            raise CommandError(f"{exc}; see the logs in {directory}") from exc
+        finally:
+            for server in reversed(servers):
+                stop_process(server)
+            signal.signal(signal.SIGTERM, previous)
+            remove_demo_configuration()
+        self.stdout.write(
+            f"Stopped nginx and gunicorn and removed the demo CA and policy; the throwaway "
+            f"files are still in {directory}."
+        )
+
+    def _start_gunicorn(
+        self, directory: Path, port: int, *, with_sni: bool
+    ) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "ACCESSCTL_BIND": f"127.0.0.1:{port}",
+            "ACCESSCTL_WORKERS": "2",
+            "ACCESSCTL_CLIENT_CERT_FORMAT": "nginx",
+            "ACCESSCTL_SNI_HEADER": SNI_HEADER if with_sni else "",
+        }
+        log = (directory / "gunicorn.log").open("ab")
+        process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
+            gunicorn_command(),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=settings.BASE_DIR,
+        )
+        wait_for_port(port, process)
+        return process
+
+    def _start_nginx(
+        self,
+        nginx: str,
+        directory: Path,
+        files: DemoFiles,
+        hostname: str,
+        https_port: int,
+        upstream_port: int,
+    ) -> subprocess.Popen[bytes]:
+        workdir = directory / "nginx"
+        workdir.mkdir(exist_ok=True)
+        site = workdir / "accessctl.conf"
+        site.write_text(
+            render_template(
+                nginx_template().read_text(),
+                {
+                    "ACCESSCTL_LISTEN": f"127.0.0.1:{https_port}",
+                    "ACCESSCTL_SERVER_NAME": hostname,
+                    "ACCESSCTL_TLS_CERTIFICATE": str(files.server_cert),
+                    "ACCESSCTL_TLS_CERTIFICATE_KEY": str(files.server_key),
+                    "ACCESSCTL_UPSTREAM": f"127.0.0.1:{upstream_port}",
+                },
+            )
+        )
+        conf = workdir / "nginx.conf"
+        conf.write_text(nginx_main_config(workdir, [site]))
+        log = (workdir / "nginx.log").open("ab")
+        process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
+            [nginx, "-c", str(conf), "-p", str(workdir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_port(https_port, process)
+        return process
+
+    def _print_tls_commands(self, files: DemoFiles, hostname: str, port: int) -> None:
+        base = [
+            "curl",
+            "-sv",
+            f"https://{hostname}:{port}/",
+            "--resolve",
+            f"{hostname}:{port}:127.0.0.1",
+            "--cacert",
+            str(files.server_ca),
+        ]
+        with_cert = [*base, "--cert", str(files.client_cert), "--key", str(files.client_key)]
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"accessctl demo: nginx on https://{hostname}:{port}/ guards {hostname} "
+                "with a Valid Certificate policy."
+            )
+        )
+        self.stdout.write("Without a client certificate (403 Forbidden):")
+        self.stdout.write(f"  {shlex.join(base)}")
+        self.stdout.write("With the demo client certificate (200, Set-Cookie: CF_Authorization):")
+        self.stdout.write(f"  {shlex.join(with_cert)}")
+
+    def _print_plain_commands(self, files: DemoFiles, hostname: str, port: int) -> None:
+        base = ["curl", "-sv", f"http://127.0.0.1:{port}/", "-H", f"Host: {hostname}"]
+        with_cert = [*base, "-H", f"@{files.client_header}"]
+        self.stdout.write(
+            self.style.WARNING(
+                "nginx is not installed (or --no-nginx): gunicorn alone on "
+                f"http://127.0.0.1:{port}/; curl plays the TLS terminator and sends the "
+                "certificate header itself."
+            )
+        )
+        self.stdout.write("Without a client certificate (403 Forbidden):")
+        self.stdout.write(f"  {shlex.join(base)}")
+        self.stdout.write("With the demo client certificate (200, Set-Cookie: CF_Authorization):")
+        self.stdout.write(f"  {shlex.join(with_cert)}")
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _Stop
+
+
+def _preferred_port(port: int) -> int:
+    """``port`` if it is free on loopback, else any free port."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", port))
+    except OSError:
+        return free_port()
+    return port
+
+
+@transaction.atomic
+def create_demo_configuration(ca_pem: str, hostname: str) -> None:
+    """Upload the demo CA for ``hostname`` and guard it with a Valid Certificate policy.
+
+    Through the same services the dashboard uses, so the demo passes the same checks.
+    """
+    from apps.policies.services import policy_create
+    from apps.trust.services import certificate_create
+
+    try:
+        certificate_create(name=DEMO_NAME, pem=ca_pem, hostnames=[hostname], user=None)
+        policy_create(
+            hostname=hostname,
+            name=DEMO_NAME,
+            decision="non_identity",
+            rules=[("include", "valid_certificate", "")],
+            session_duration="24h",
+        )
+    except ValidationError as exc:
+        messages = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        raise CommandError(f"could not configure the demo: {messages}", returncode=2) from None
+
+
+@transaction.atomic
+def remove_demo_configuration() -> None:
+    """Delete what a demo run created (the CA and policy named "accessctl demo"), if any."""
+    from apps.policies.models import AccessPolicy
+    from apps.trust.models import MtlsCertificate
+    from apps.trust.services import certificate_delete
+
+    for policy in AccessPolicy.objects.filter(name=DEMO_NAME):
+        policy.delete()
+    for bundle in MtlsCertificate.objects.filter(name=DEMO_NAME):
+        certificate_delete(certificate=bundle, user=None)

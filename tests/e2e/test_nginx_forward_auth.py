@@ -1,0 +1,79 @@
+"""deploy/nginx/forward-auth.conf: nginx `auth_request` to accessctl guards a plain static
+upstream (nginx serving a file) for static.localhost, the same way accessctl guards itself."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import STATIC, STATIC_BODY, Response, Stack
+
+
+def _get(
+    stack: Stack,
+    path: str = "/index.html",
+    *,
+    client: str | None = None,
+    cookie: str | None = None,
+    headers: tuple[str, ...] = (),
+) -> Response:
+    return stack.https(
+        STATIC, path, port=stack.forward_auth_port, client=client, cookie=cookie, headers=headers
+    )
+
+
+def test_a_request_without_a_certificate_never_reaches_the_upstream(stack: Stack) -> None:
+    response = _get(stack)
+
+    assert response.status == 403
+    assert STATIC_BODY not in response.body
+
+
+def test_a_valid_certificate_reaches_the_upstream_and_gets_a_session_cookie(
+    stack: Stack,
+) -> None:
+    response = _get(stack, client="good")
+
+    assert response.status == 200, stack.logs()
+    assert response.body == STATIC_BODY
+    assert "CF_Authorization" in response.set_cookies()
+
+
+def test_the_session_cookie_alone_reaches_the_upstream(stack: Stack) -> None:
+    token = _get(stack, client="good").cookie_value("CF_Authorization")
+    assert token
+
+    response = _get(stack, cookie=token)
+
+    assert response.status == 200
+    assert response.body == STATIC_BODY
+
+
+def test_a_certificate_from_a_ca_bound_to_another_hostname_is_refused(stack: Stack) -> None:
+    assert _get(stack, client="other-ca").status == 403
+
+
+def test_an_expired_certificate_is_refused(stack: Stack) -> None:
+    assert _get(stack, client="expired").status == 403
+
+
+def test_a_client_sending_its_own_certificate_header_is_refused(stack: Stack) -> None:
+    forged = f"X-SSL-Client-Cert: {stack.clients['good'].escaped}"
+
+    assert _get(stack, headers=(forged,)).status == 403
+
+
+def test_the_upstream_receives_the_session_token_and_never_a_clients_own(stack: Stack) -> None:
+    # /token on the static upstream echoes the Cf-Access-Jwt-Assertion header it received.
+    response = _get(stack, "/token", client="good", headers=("Cf-Access-Jwt-Assertion: forged",))
+
+    assert response.status == 200
+    token = response.body.removeprefix("token=").strip()
+    assert token.count(".") == 2
+    assert token != "forged"
+
+
+def test_a_client_cannot_pick_another_hostnames_policy_with_x_forwarded_host(
+    stack: Stack,
+) -> None:
+    # accessctl's forward-auth endpoint prefers X-Forwarded-Host from a trusted proxy; the
+    # shipped configuration overwrites the client's copy, so an unguarded name cannot be used.
+    for name in ("localhost", "unguarded.localhost"):
+        assert _get(stack, headers=(f"X-Forwarded-Host: {name}",)).status == 403
