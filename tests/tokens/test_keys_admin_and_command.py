@@ -98,3 +98,23 @@ def test_keys_without_an_action_is_a_usage_error(capsys):
         main(["accessctl", "keys"])
     assert exit_info.value.code == 2
     assert "list,rotate" in capsys.readouterr().err
+
+
+def test_the_key_page_shows_each_hostnames_audience(client):
+    from apps.gateway.snapshot import audience_for
+    from apps.policies.services import policy_create
+    from apps.trust.models import AssociatedHostname, MtlsCertificate
+
+    bundle = MtlsCertificate.objects.create(name="CA", pem="")
+    AssociatedHostname.objects.create(certificate=bundle, hostname="app.example.com")
+    policy_create(
+        hostname="app.example.com",
+        name="Devices",
+        decision="allow",
+        rules=[("include", "valid_certificate", "")],
+    )
+    client.force_login(staff("viewer", "view_signingkey"))
+    page = client.get(reverse(CHANGELIST)).content.decode()
+    assert "app.example.com" in page
+    assert audience_for("app.example.com") in page
+    assert "/cdn-cgi/access/certs" in page
