@@ -16,7 +16,8 @@ from django.http import HttpRequest, HttpResponseBase
 from apps.gateway.decision import AccessRequest, Decision, decide
 from apps.gateway.logging import log_decision
 from apps.gateway.responses import refusal
-from apps.tokens.enforcement import SessionEffect, request_session_step
+from apps.tokens.enforcement import SessionEffect, session_step
+from apps.tokens.sessions import is_xhr
 
 # Not enforced here: the forward-auth endpoint decides for *another* request (described by
 # headers), and the Access endpoints (/cdn-cgi/access/: keys, logout, get-identity) answer on
@@ -40,7 +41,8 @@ class AccessMiddleware:
             ACCESS_ENDPOINTS_PREFIX
         ):
             return self.get_response(request)
-        decision, session = self.decide(request, host)
+        req = AccessRequest.from_django(request, host=host, path=request.path)
+        decision, session = decide_request(request, req)
         if not decision.verdict.passes:
             response = refusal(request, decision)
             session.apply(response)  # clears a refused cookie; 401 for scripts
@@ -51,9 +53,15 @@ class AccessMiddleware:
         session.apply(response)  # CF_Authorization (none for "No duration" or Bypass)
         return response
 
-    def decide(self, request: HttpRequest, host: str) -> tuple[Decision, SessionEffect]:
-        """Decide (certificate, then session: apps.tokens.enforcement) and log one line."""
-        req = AccessRequest.from_django(request, host=host, path=request.path)
-        decision, session = request_session_step(request, decide(req))
-        log_decision(req, decision)
-        return decision, session
+
+def decide_request(request: HttpRequest, req: AccessRequest) -> tuple[Decision, SessionEffect]:
+    """Decide ``req`` (certificate, then session: apps.tokens.enforcement) and log one line.
+
+    The one decision step of both the middleware and the forward-auth view; ``req`` describes
+    the request being decided (for forward-auth: the original host and path).
+    """
+    decision, session = session_step(
+        decide(req), path=req.path, cookies=request.COOKIES, xhr=is_xhr(request)
+    )
+    log_decision(req, decision)
+    return decision, session

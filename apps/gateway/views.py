@@ -13,10 +13,12 @@ from django.views.decorators.http import require_safe
 
 from accessctl.core.hostnames import host_from_header
 from accessctl.core.identity import ClientIdentity
-from apps.gateway.decision import AccessRequest, Decision, Verdict, decide, is_dashboard_host
+from apps.gateway.decision import AccessRequest, Decision, Verdict, is_dashboard_host
 from apps.gateway.decision import is_trusted_proxy as trusted_peer
 from apps.gateway.logging import log_decision
+from apps.gateway.middleware import decide_request
 from apps.gateway.responses import wants_json
+from apps.tokens.enforcement import NO_EFFECT
 
 _FORWARD_AUTH_STATUS = {Verdict.DENY: 403, Verdict.MISDIRECTED: 421, Verdict.UNAVAILABLE: 503}
 
@@ -70,7 +72,8 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
     the Host header (nginx: ``proxy_set_header Host $host``), and the original path is
     X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy). From anyone else these
     headers are ignored, like the certificate header. Answers 200, 403, 421 or 503 with no
-    body; the decision is the middleware's own (:func:`apps.gateway.decision.decide`).
+    body (401 for a script whose session ended); the decision step is the middleware's own
+    (:func:`apps.gateway.middleware.decide_request`), sessions included.
     """
     host = request.get_host()
     path = "/"
@@ -87,10 +90,12 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
         # Two X-Forwarded-Host values joined by a comma, or no hostname at all: the guarded
         # host cannot be told, so nothing may pass.
         decision = Decision(Verdict.DENY, "invalid_forwarded_host", uuid.uuid4().hex)
+        log_decision(req, decision)
+        session = NO_EFFECT
     else:
-        decision = decide(req)
-    log_decision(req, decision)
+        decision, session = decide_request(request, req)
     response = HttpResponse(status=_FORWARD_AUTH_STATUS.get(decision.verdict, 200))
+    session.apply_forward_auth(response)  # the cookie, and the token for the upstream
     response["Cache-Control"] = "no-store"
     response["X-Request-Id"] = decision.request_id
     if decision.access is not None and decision.access.identity is not None:
