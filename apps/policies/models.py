@@ -204,3 +204,27 @@ class PolicyRule(models.Model):
     def to_core(self) -> Rule:
         """The pure core's view of this rule."""
         return Rule(RuleGroup(self.group), RuleType(self.type), self.value)
+
+
+def associated_hostnames() -> list[str]:
+    """Hostnames some uploaded certificate is associated with: the ones a policy may use."""
+    return list(
+        AssociatedHostname.objects.order_by("hostname")
+        .values_list("hostname", flat=True)
+        .distinct()
+    )
+
+
+def unenforced_hostnames() -> list[str]:
+    """Hostnames bound to an enabled certificate but without an enabled policy.
+
+    As in Cloudflare, a CA alone enforces nothing: requests to these hostnames pass through
+    unchecked, which the dashboard must make visible.
+    """
+    bound = set(
+        AssociatedHostname.objects.filter(certificate__enabled=True).values_list(
+            "hostname", flat=True
+        )
+    )
+    guarded = set(AccessPolicy.objects.enabled().values_list("hostname", flat=True))
+    return sorted(bound - guarded)

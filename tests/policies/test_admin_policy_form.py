@@ -1,0 +1,196 @@
+"""The policy page: the hostname dropdown, inline rules, and every refusal next to its field."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from apps.policies.models import MISSING_INCLUDE, UNBOUND_HOSTNAME, AccessPolicy
+from tests.factories.certs import make_ca
+from tests.policies.conftest import HOST
+from tests.policies.trustdata import bind
+
+pytestmark = pytest.mark.django_db
+ADD = "admin:policies_accesspolicy_add"
+
+
+def form_data(rules=(("include", "common_name", "device-7"),), **fields):
+    data = {
+        "name": "devices",
+        "hostname": HOST,
+        "path_prefix": "/",
+        "decision": "non_identity",
+        "order": "1",
+        "session_duration": "24h",
+        "enabled": "on",
+        "rules-TOTAL_FORMS": str(len(rules)),
+        "rules-INITIAL_FORMS": "0",
+        "rules-MIN_NUM_FORMS": "0",
+        "rules-MAX_NUM_FORMS": "1000",
+    }
+    for i, (group, rule_type, value) in enumerate(rules):
+        data |= {f"rules-{i}-group": group, f"rules-{i}-type": rule_type, f"rules-{i}-value": value}
+    return data | fields
+
+
+@pytest.fixture
+def signed_in(client, editor):
+    client.force_login(editor)
+    return client
+
+
+def options(html: str, select_name: str) -> list[str]:
+    select = re.search(rf'<select name="{select_name}".*?</select>', html, re.S).group(0)
+    return re.findall(r"<option[^>]*>([^<]*)</option>", select)
+
+
+def test_a_policy_is_saved_with_its_inline_rules(signed_in, bound):
+    rules = (
+        ("include", "common_name", "device-7"),
+        ("include", "fingerprint_sha256", "AB:" * 31 + "AB"),
+        ("exclude", "organizational_unit", "Contractors"),
+    )
+    response = signed_in.post(reverse(ADD), form_data(rules))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    policy = AccessPolicy.objects.get()
+    assert policy.rules_in_words() == [
+        "Include: Common Name is device-7",
+        "Include: SHA-256 fingerprint is " + "ab" * 32,  # normalized when saved
+        "Exclude: Organizational Unit is Contractors",
+    ]
+    assert policy.created_by is not None and policy.updated_by == policy.created_by
+
+
+def test_a_hostname_no_certificate_is_associated_with_is_refused(signed_in, bound):
+    response = signed_in.post(reverse(ADD), form_data(hostname="other.example.com"))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["hostname"] == [UNBOUND_HOSTNAME]
+    assert not AccessPolicy.objects.exists()
+
+
+def test_a_hostname_is_normalized_before_it_is_looked_up(signed_in, bound):
+    response = signed_in.post(reverse(ADD), form_data(hostname="APP.Example.com."))
+    assert response.status_code == 302
+    assert AccessPolicy.objects.get().hostname == HOST
+
+
+def test_a_policy_without_an_include_rule_is_refused(signed_in, bound):
+    response = signed_in.post(reverse(ADD), form_data((("require", "valid_certificate", ""),)))
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.non_form_errors() == [MISSING_INCLUDE]
+    assert not AccessPolicy.objects.exists()
+
+
+def test_a_policy_without_any_rule_is_refused(signed_in, bound):
+    response = signed_in.post(reverse(ADD), form_data(()))
+    assert response.status_code == 200
+    assert not AccessPolicy.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("rule_type", "value", "message"),
+    [
+        ("common_name", "", "a value is required"),
+        ("fingerprint_sha256", "abc", "64 hexadecimal digits"),
+        ("spki_sha256", "zz" * 32, "64 hexadecimal digits"),
+        ("valid_certificate", "x", "takes no value"),
+        ("san_email", "nobody", "containing @"),
+    ],
+)
+def test_a_value_that_does_not_fit_its_type_is_refused_next_to_it(
+    signed_in, bound, rule_type, value, message
+):
+    response = signed_in.post(reverse(ADD), form_data((("include", rule_type, value),)))
+    assert response.status_code == 200
+    form = response.context["inline_admin_formsets"][0].formset.forms[0]
+    assert message in form.errors["value"][0]
+    assert not AccessPolicy.objects.exists()
+
+
+def test_a_bad_path_prefix_is_refused_next_to_it(signed_in, bound):
+    response = signed_in.post(reverse(ADD), form_data(path_prefix="api"))
+    assert "starts with /" in response.context["adminform"].form.errors["path_prefix"][0]
+
+
+def test_the_session_duration_dropdown_offers_exactly_the_cloudflare_values(signed_in, bound):
+    html = signed_in.get(reverse(ADD)).content.decode()
+    assert options(html, "session_duration") == [
+        "Same as application session timeout",
+        "No duration, expires immediately",
+        "15 minutes",
+        "30 minutes",
+        "1 hour",
+        "6 hours",
+        "12 hours",
+        "24 hours",
+        "1 week",
+        "1 month",
+    ]
+    assert re.search(r'<option value="24h" selected>', html)
+
+
+def test_the_decision_dropdown_and_its_help_text(signed_in, bound):
+    html = signed_in.get(reverse(ADD)).content.decode()
+    assert options(html, "decision") == ["Non Identity (Service Auth)", "Allow", "Block", "Bypass"]
+    assert "Allow currently behaves like Non Identity" in html
+
+
+def test_the_hostname_dropdown_lists_the_associated_hostnames(signed_in, bound):
+    bind("Disabled", ["zz.example.com"], make_ca("Another root"), enabled=False)
+    html = signed_in.get(reverse(ADD)).content.decode()
+    assert options(html, "hostname") == ["---------", "api.example.com", HOST, "zz.example.com"]
+
+
+def test_without_any_associated_hostname_the_page_says_what_to_do(signed_in):
+    html = signed_in.get(reverse(ADD)).content.decode()
+    assert "upload a certificate under Mutual TLS" in html
+
+
+def test_editing_keeps_working_after_the_association_is_gone(signed_in, bound):
+    signed_in.post(reverse(ADD), form_data())
+    policy = AccessPolicy.objects.get()
+    bound.hostnames.all().delete()
+    rule = policy.rules.get()
+    data = form_data(enabled="") | {
+        "rules-INITIAL_FORMS": "1",
+        "rules-0-id": str(rule.pk),
+        "rules-0-policy": str(policy.pk),
+    }
+    del data["enabled"]
+    response = signed_in.post(reverse("admin:policies_accesspolicy_change", args=[policy.pk]), data)
+    assert response.status_code == 302
+    policy.refresh_from_db()
+    assert policy.enabled is False
+
+
+def test_the_listing_reads_like_the_rules(signed_in, bound):
+    signed_in.post(
+        reverse(ADD),
+        form_data(
+            (("include", "common_name", "device-7"), ("require", "valid_certificate", "")),
+            session_duration="no_duration",
+        ),
+    )
+    html = signed_in.get(reverse("admin:policies_accesspolicy_changelist")).content.decode()
+    assert "Include: Common Name is device-7<br>Require: Valid Certificate" in html
+    assert "No duration, expires immediately" in html
+    assert "Non Identity (Service Auth)" in html
+
+
+def test_the_listing_shows_hostnames_that_are_not_enforced(signed_in, bound):
+    signed_in.post(reverse(ADD), form_data())
+    response = signed_in.get(reverse("admin:policies_accesspolicy_changelist"))
+    assert response.context["not_enforced"] == ["api.example.com"]
+    html = response.content.decode()
+    assert '<li class="not-enforced-host">api.example.com</li>' in html
+    assert reverse("admin:policies_accesspolicy_tester") in html
+
+
+def test_a_disabled_policy_does_not_enforce_its_hostname(signed_in, bound):
+    signed_in.post(reverse(ADD), form_data())
+    AccessPolicy.objects.update(enabled=False)
+    response = signed_in.get(reverse("admin:policies_accesspolicy_changelist"))
+    assert response.context["not_enforced"] == ["api.example.com", HOST]

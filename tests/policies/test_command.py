@@ -1,0 +1,168 @@
+"""`accessctl policies add|list|remove`: the dashboard's checks on the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.policies.models import MISSING_INCLUDE, UNBOUND_HOSTNAME, AccessPolicy
+from tests.policies.conftest import HOST
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("policies", *args, stdout=out)
+    return out.getvalue()
+
+
+def refused(*args: str) -> str:
+    with pytest.raises(CommandError) as caught:
+        run(*args)
+    assert caught.value.returncode == 2
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+# The installed `accessctl` script next to this interpreter (accessctl.cli:main).
+CONSOLE_SCRIPT = str(Path(sys.executable).with_name("accessctl"))
+ADD = ("add", "--hostname", HOST, "--name", "devices", "--decision", "non_identity")
+
+
+def test_add_creates_a_policy_with_its_rules(bound):
+    out = run(
+        *ADD,
+        "--include", "common_name=device-7",
+        "--include", "valid_certificate",
+        "--exclude", "ou=Contractors",
+        "--session-duration", "no_duration",
+        "--order", "3",
+        "--path", "/api/",
+    )  # fmt: skip
+    policy = AccessPolicy.objects.get()
+    assert out.startswith(f"Created policy {policy.pk}")
+    assert (policy.order, policy.path_prefix, policy.session_seconds) == (3, "/api", 0)
+    assert policy.rules_in_words() == [
+        "Include: Common Name is device-7",
+        "Include: Valid Certificate",
+        "Exclude: Organizational Unit is Contractors",
+    ]
+
+
+def test_add_defaults_to_24_hours_enabled(bound):
+    run(*ADD, "--include", "certificate")
+    policy = AccessPolicy.objects.get()
+    assert (policy.session_duration, policy.session_seconds, policy.enabled) == ("24h", 86400, True)
+
+
+def test_add_refuses_an_unbound_hostname(bound):
+    message = refused(
+        "add", "--hostname", "x.example.com", "--name", "n", "--decision", "allow",
+        "--include", "valid_certificate",
+    )  # fmt: skip
+    assert message == f"hostname: {UNBOUND_HOSTNAME}"
+    assert not AccessPolicy.objects.exists()
+
+
+def test_add_refuses_a_policy_without_include(bound):
+    message = refused(*ADD, "--require", "valid_certificate")
+    assert message == f"rules: {MISSING_INCLUDE}"
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("common_name", "rule 1 (include common_name) value: a value is required"),
+        ("fingerprint=12:34", "64 hexadecimal digits"),
+        ("colour=blue", "unknown rule type"),
+    ],
+)
+def test_add_refuses_a_rule_that_does_not_fit_its_type(bound, rule, message):
+    assert message in refused(*ADD, "--include", rule)
+    assert not AccessPolicy.objects.exists()
+
+
+def test_add_refuses_a_duplicate_name_on_one_hostname(bound):
+    run(*ADD, "--include", "valid_certificate")
+    assert "already exists" in refused(*ADD, "--include", "valid_certificate")
+
+
+def test_add_refuses_a_bad_path(bound):
+    assert refused(*ADD, "--include", "valid_certificate", "--path", "api").startswith(
+        "path_prefix: a path prefix starts with /"
+    )
+
+
+def test_list_shows_rules_in_words_and_unenforced_hostnames(bound):
+    run(*ADD, "--include", "common_name=device-7")
+    out = run("list")
+    assert "devices\tNon Identity (Service Auth)\torder 1\t24 hours" in out
+    assert "Include: Common Name is device-7" in out
+    assert "Not enforced (certificate but no enabled policy): api.example.com" in out
+
+
+def test_list_json_is_machine_readable(bound):
+    run(*ADD, "--include", "spki=" + "AB" * 32, "--disabled")
+    data = json.loads(run("list", "--json"))
+    [policy] = data["policies"]
+    assert policy["rules"] == [{"group": "include", "type": "spki_sha256", "value": "ab" * 32}]
+    assert policy["enabled"] is False
+    assert data["not_enforced"] == ["api.example.com", HOST]
+
+
+def test_remove_by_id_and_by_name(bound):
+    run(*ADD, "--include", "valid_certificate")
+    run("add", "--hostname", "api.example.com", "--name", "other", "--decision", "bypass",
+        "--include", "valid_certificate")  # fmt: skip
+    first = AccessPolicy.objects.get(name="devices")
+    assert run("remove", str(first.pk)).startswith(f"Removed policy {first.pk}")
+    run("remove", "other")
+    assert not AccessPolicy.objects.exists()
+
+
+def test_remove_an_ambiguous_name_asks_for_the_hostname(bound):
+    for host in (HOST, "api.example.com"):
+        run("add", "--hostname", host, "--name", "same", "--decision", "allow",
+            "--include", "valid_certificate")  # fmt: skip
+    assert "give --hostname or the ID" in refused("remove", "same")
+    run("remove", "same", "--hostname", "API.example.com")
+    assert list(AccessPolicy.objects.values_list("hostname", flat=True)) == [HOST]
+
+
+def test_remove_an_unknown_policy_is_refused(bound):
+    assert refused("remove", "nothing") == "no policy 'nothing'"
+
+
+def test_the_console_script_exits_2_with_one_line(tmp_path):
+    env = {**os.environ, "ACCESSCTL_DATA_DIR": str(tmp_path), "CI": ""}
+    env.pop("DATABASE_URL", None)
+    accessctl = [CONSOLE_SCRIPT]
+    subprocess.run([*accessctl, "migrate", "-v0"], env=env, check=True, capture_output=True)
+    result = subprocess.run(
+        [*accessctl, "policies", *ADD, "--include", "valid_certificate"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"CommandError: hostname: {UNBOUND_HOSTNAME}"]
+
+
+def test_the_console_script_refuses_an_unknown_decision_with_exit_2(tmp_path):
+    env = {**os.environ, "ACCESSCTL_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [CONSOLE_SCRIPT, "policies", "add", "--hostname", HOST,
+         "--name", "n", "--decision", "permit"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "invalid choice: 'permit'" in result.stderr

@@ -1,0 +1,166 @@
+"""The policy tester page: the decision for a pasted certificate, step by step."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from apps.policies.services import policy_create
+from tests.factories import certs
+from tests.policies.conftest import HOST
+
+pytestmark = pytest.mark.django_db
+TESTER = "admin:policies_accesspolicy_tester"
+
+
+@pytest.fixture
+def signed_in(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def policies(bound):
+    policy_create(
+        hostname=HOST,
+        name="block contractors",
+        decision="deny",
+        rules=[("include", "organizational_unit", "Contractors")],
+        order=1,
+    )
+    policy_create(
+        hostname=HOST,
+        name="fleet",
+        decision="allow",  # Allow, not Non Identity: the Block (order 1) is evaluated first
+        rules=[("include", "common_name", "device-7"), ("require", "valid_certificate", "")],
+        session_duration="1h",
+        order=2,
+    )
+
+
+def test(client, **data):
+    return client.post(reverse(TESTER), {"hostname": HOST, "path": "/"} | data)
+
+
+def test_a_matching_certificate_is_allowed_by_the_deciding_policy(signed_in, policies, root_ca):
+    leaf = certs.make_leaf(root_ca, "device-7")
+    response = test(signed_in, certificate=leaf.pem)
+    assert response.status_code == 200
+    outcome = response.context["outcome"]
+    assert (outcome.allowed, outcome.reason, outcome.policy.name) == (
+        True,
+        "policy_allow",
+        "fleet",
+    )
+    assert outcome.session_seconds == 3600
+    html = response.content.decode()
+    assert "Decision: <strong>allowed</strong>" in html
+    assert "✔ Include: Common Name is device-7 — CN is &#x27;device-7&#x27;" in html
+    assert "✘ Include: Organizational Unit is Contractors" in html
+    assert response.context["chain"].reason == "verified"
+
+
+def test_a_blocked_certificate_is_denied_with_the_block_reason(signed_in, policies, root_ca):
+    leaf = certs.make_leaf(root_ca, "device-7", ou="Contractors")
+    response = test(signed_in, certificate=leaf.pem)
+    outcome = response.context["outcome"]
+    assert (outcome.allowed, outcome.reason, outcome.policy.name) == (
+        False,
+        "policy_block",
+        "block contractors",
+    )
+    statuses = [row["check"].status for row in response.context["policies"]]
+    assert statuses == ["decided", "not_reached"]
+
+
+def test_a_certificate_from_an_unbound_ca_is_denied_with_the_chain_reason(signed_in, policies):
+    stranger = certs.make_leaf(certs.make_ca("Stranger Root"), "device-7")
+    response = test(signed_in, certificate=stranger.pem)
+    outcome = response.context["outcome"]
+    assert (outcome.allowed, outcome.reason) == (False, "chain_untrusted")
+    html = response.content.decode()
+    assert '<code class="chain-reason">chain_untrusted</code>' in html
+    # The pasted leaf's facts are still shown, so the operator sees which CN it carried.
+    assert "CN=device-7" in html
+
+
+def test_an_expired_certificate_is_denied_and_its_expiry_shown(signed_in, policies, root_ca):
+    start = certs.now() - dt.timedelta(days=30)
+    leaf = certs.make_leaf(
+        root_ca, "device-7", not_before=start, not_after=start + dt.timedelta(days=2)
+    )
+    response = test(signed_in, certificate=leaf.pem)
+    assert response.context["outcome"].reason == "cert_expired"
+    assert "<strong>expired</strong>" in response.content.decode()
+
+
+def test_a_wrong_common_name_is_denied_and_the_found_cn_shown(signed_in, policies, root_ca):
+    leaf = certs.make_leaf(root_ca, "device-8")
+    response = test(signed_in, certificate=leaf.pem)
+    assert response.context["outcome"].reason == "no_matching_policy"
+    assert "CN is &#x27;device-8&#x27;, not &#x27;device-7&#x27;" in response.content.decode()
+
+
+def test_the_chain_field_supplies_intermediates(signed_in, policies, root_ca, intermediate_ca):
+    leaf = certs.make_leaf(intermediate_ca, "device-7")
+    without = test(signed_in, certificate=leaf.pem).context["outcome"]
+    with_chain = test(signed_in, certificate=leaf.pem, chain=intermediate_ca.pem)
+    assert without.reason == "chain_untrusted"
+    assert with_chain.context["outcome"].reason == "policy_allow"
+
+
+def test_no_certificate_means_certificate_required(signed_in, policies):
+    outcome = test(signed_in).context["outcome"]
+    assert (outcome.allowed, outcome.reason) == (False, "certificate_required")
+
+
+def test_an_unenforced_hostname_says_so(signed_in, policies, root_ca):
+    leaf = certs.make_leaf(root_ca, "device-7")
+    response = test(signed_in, hostname="api.example.com", certificate=leaf.pem)
+    assert "Not enforced:" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("hello", "No PEM certificate found"),
+        ("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "not valid PEM"),
+        ("-----BEGIN CERTIFICATE-----\n" + "x" * 70000, "At most 64 KiB"),
+    ],
+)
+def test_bad_pem_is_a_form_error_never_a_500(signed_in, policies, text, message):
+    response = test(signed_in, certificate=text)
+    assert response.status_code == 200
+    assert message in response.context["form"].errors["certificate"][0]
+    assert "outcome" not in response.context
+
+
+def test_bad_pem_in_the_chain_is_an_error_on_the_chain(signed_in, policies, root_ca):
+    leaf = certs.make_leaf(root_ca, "device-7")
+    response = test(signed_in, certificate=leaf.pem, chain="garbage")
+    assert "No PEM certificate found in the chain" in response.context["form"].errors["chain"][0]
+
+
+def test_a_pasted_private_key_is_refused_and_not_echoed(signed_in, policies, root_ca):
+    leaf = certs.make_leaf(root_ca, "device-7")
+    response = test(signed_in, certificate=leaf.pem + leaf.key_pem)
+    html = response.content.decode()
+    assert "private key was pasted and discarded" in html
+    assert "PRIVATE KEY" not in html
+    assert "outcome" not in response.context
+
+
+def test_an_unknown_hostname_is_a_form_error(signed_in, policies):
+    response = test(signed_in, hostname="nope.example.com")
+    assert "hostname" in response.context["form"].errors
+
+
+def test_the_tester_shows_a_policy_saved_a_moment_ago(signed_in, bound, root_ca):
+    leaf = certs.make_leaf(root_ca, "device-9")
+    assert test(signed_in, certificate=leaf.pem).context["outcome"].reason == "no_policy_for_path"
+    policy_create(
+        hostname=HOST, name="n", decision="bypass", rules=[("include", "common_name", "device-9")]
+    )
+    assert test(signed_in, certificate=leaf.pem).context["outcome"].reason == "bypass"
