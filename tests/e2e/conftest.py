@@ -138,6 +138,7 @@ class Stack:
     root: Path
     env: dict[str, str]
     server_ca: Path
+    server_key: Path
     clients: dict[str, ClientCert]
     https_port: int = 0  # deploy/nginx/accessctl.conf
     forward_auth_port: int = 0  # deploy/nginx/forward-auth.conf
@@ -199,6 +200,33 @@ class Stack:
         for header in headers:
             args += ["-H", header]
         return run_curl(args)
+
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        *,
+        ports: Sequence[int],
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
+        """Start a server in its own process group, logging to ``<root>/<name>.log``, and
+        return once it listens on every port in ``ports``."""
+        with (self.root / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                env=self.env if env is None else env,
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.processes.append(process)
+        try:
+            for port in ports:
+                wait_for_port(port, process)
+        except RuntimeError as exc:
+            pytest.fail(f"{name} did not start: {exc}\n{self.logs()}")
+        return process
 
     def logs(self) -> str:
         """The tail of every server log, for failure messages."""
@@ -310,14 +338,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory, e2e_database: str) -> Iterat
         "ACCESSCTL_WORKERS": "2",
     }
     env.pop("ALLOWED_HOSTS", None)  # the development default allows .localhost
-    stack = Stack(root=root, env=env, server_ca=server_ca_path, clients=clients)
+    stack = Stack(
+        root=root,
+        env=env,
+        server_ca=server_ca_path,
+        server_key=server_files.key,
+        clients=clients,
+    )
     try:
         stack.accessctl("migrate", "--noinput")
         configure(stack)
         _start_servers(stack, server_files)
         yield stack
-    except RuntimeError as exc:
-        pytest.fail(f"the e2e stack did not start: {exc}\n{stack.logs()}")
     finally:
         stack.stop()
 
@@ -354,17 +386,12 @@ def add_certificate(stack: Stack, name: str, pem: Path, hostnames: list[str]) ->
 def _start_servers(stack: Stack, server: ClientCert) -> None:
     """Start gunicorn, then one nginx with both shipped templates and a static upstream."""
     stack.gunicorn_port = free_port()
-    gunicorn_log = (stack.root / "gunicorn.log").open("ab")
-    gunicorn = subprocess.Popen(
+    stack.start(
+        "gunicorn",
         gunicorn_command(),
+        ports=[stack.gunicorn_port],
         env={**stack.env, "ACCESSCTL_BIND": f"127.0.0.1:{stack.gunicorn_port}"},
-        cwd=REPO,
-        stdout=gunicorn_log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
     )
-    stack.processes.append(gunicorn)
-    wait_for_port(stack.gunicorn_port, gunicorn)
 
     workdir = stack.root / "nginx"
     workdir.mkdir()
@@ -402,13 +429,79 @@ def _start_servers(stack: Stack, server: ClientCert) -> None:
         rendered.append(path)
     conf = workdir / "nginx.conf"
     conf.write_text(nginx_main_config(workdir, [*rendered, static_site]))
-    nginx_log = (workdir / "nginx.log").open("ab")
-    nginx = subprocess.Popen(
+    stack.start(
+        "nginx/nginx",
         ["nginx", "-c", str(conf), "-p", str(workdir)],
-        stdout=nginx_log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        ports=[stack.https_port, stack.forward_auth_port, static_port],
     )
-    stack.processes.append(nginx)
-    for port in (stack.https_port, stack.forward_auth_port, static_port):
-        wait_for_port(port, nginx)
+
+
+# --- HAProxy and Caddy: the shipped files, in front of a gunicorn reading base64 DER ---------
+
+
+@pytest.fixture(scope="session")
+def der_upstream(stack: Stack) -> int:
+    """A second gunicorn on the same database, configured for ACCESSCTL_CLIENT_CERT_FORMAT
+    der-base64 (header X-SSL-Client-Cert-Der), as HAProxy and Caddy forward it."""
+    port = free_port()
+    stack.start(
+        "gunicorn-der",
+        gunicorn_command(),
+        ports=[port],
+        env={
+            **stack.env,
+            "ACCESSCTL_BIND": f"127.0.0.1:{port}",
+            "ACCESSCTL_CLIENT_CERT_FORMAT": "der-base64",
+        },
+    )
+    return port
+
+
+@pytest.fixture(scope="session")
+def haproxy_port(stack: Stack, der_upstream: int) -> int:
+    """deploy/haproxy/accessctl.cfg, run as shipped with its settings in the environment."""
+    require_tool(shutil.which("haproxy") is not None, "haproxy is not installed")
+    port = free_port()
+    combined = stack.root / "server-combined.pem"
+    combined.write_text((stack.root / "server.pem").read_text() + stack.server_key.read_text())
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "ACCESSCTL_LISTEN": f"127.0.0.1:{port}",
+        "ACCESSCTL_TLS_PEM": str(combined),
+        "ACCESSCTL_CLIENT_CA_FILE": str(stack.server_ca),
+        "ACCESSCTL_UPSTREAM": f"127.0.0.1:{der_upstream}",
+    }
+    config = REPO / "deploy/haproxy/accessctl.cfg"
+    stack.start("haproxy", ["haproxy", "-f", str(config), "-db"], ports=[port], env=env)
+    return port
+
+
+@pytest.fixture(scope="session")
+def caddy_port(stack: Stack, der_upstream: int) -> int:
+    """deploy/caddy/Caddyfile, run as shipped with its settings in the environment."""
+    require_tool(shutil.which("caddy") is not None, "caddy is not installed")
+    port = free_port()
+    home = stack.root / "caddy-home"
+    home.mkdir()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        # Caddy keeps state under $HOME/XDG dirs: keep it in the run's directory.
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "CADDY_ADMIN": "off",
+        "CADDY_HTTP_PORT": str(free_port()),
+        "ACCESSCTL_SERVER_NAME": VALID,
+        "ACCESSCTL_HTTPS_PORT": str(port),
+        "ACCESSCTL_TLS_CERTIFICATE": str(stack.root / "server.pem"),
+        "ACCESSCTL_TLS_CERTIFICATE_KEY": str(stack.server_key),
+        "ACCESSCTL_UPSTREAM": f"127.0.0.1:{der_upstream}",
+    }
+    config = REPO / "deploy/caddy/Caddyfile"
+    stack.start(
+        "caddy",
+        ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
+        ports=[port],
+        env=env,
+    )
+    return port

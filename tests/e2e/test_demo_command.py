@@ -1,0 +1,111 @@
+"""`accessctl demo` as a newcomer runs it: the two printed curl commands answer 403 and then
+200 with a CF_Authorization cookie, and Ctrl-C stops the servers and cleans up."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from apps.console.management.commands.demo import free_port
+from tests.conftest import require_tool
+from tests.e2e.conftest import REPO
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 60) -> list[str]:
+    """Lines of the demo's output up to the one containing ``marker``.
+
+    A thread reads, so a demo that hangs without printing fails after ``timeout`` instead of
+    blocking the suite.
+    """
+    assert process.stdout is not None
+    stream = process.stdout
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line.rstrip("\n"))
+            if marker in line:
+                break
+        else:
+            lines.put(None)  # the demo exited
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        if marker in line:
+            return seen
+    pytest.fail("the demo did not get ready:\n" + "\n".join(seen))
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def test_the_demo_prints_two_curl_commands_that_answer_403_then_200(tmp_path: Path) -> None:
+    require_tool(shutil.which("nginx") is not None, "nginx is not installed")
+    require_tool(shutil.which("curl") is not None, "curl is not installed")
+    port = free_port()
+    env = {
+        **os.environ,
+        "ACCESSCTL_ENV": "development",
+        "ACCESSCTL_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "CACHE_URL": "locmemcache://demo",
+        "PYTHONUNBUFFERED": "1",
+    }
+    demo = subprocess.Popen(
+        [sys.executable, str(REPO / "manage.py"), "demo", "--dir", str(tmp_path / "demo"),
+         "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        output = _read_until(demo, "Press Ctrl-C")
+        commands = [shlex.split(line) for line in output if line.strip().startswith("curl ")]
+        assert len(commands) == 2, output
+
+        refused = subprocess.run(commands[0], capture_output=True, text=True, timeout=30)
+        allowed = subprocess.run(commands[1], capture_output=True, text=True, timeout=30)
+
+        # -v prints the response headers on stderr as "< name: value".
+        assert "< HTTP/2 403" in refused.stderr, refused.stderr
+        assert "< HTTP/2 200" in allowed.stderr, allowed.stderr
+        assert "< set-cookie: CF_Authorization=" in allowed.stderr
+        assert (tmp_path / "demo" / "client.key").stat().st_mode & 0o077 == 0
+
+        demo.send_signal(signal.SIGINT)
+        rest, _ = demo.communicate(timeout=30)
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+            demo.wait()
+    assert demo.returncode == 0, rest
+    assert "removed the demo CA and policy" in rest
+    assert not _listening(port)
