@@ -22,7 +22,7 @@ class PolicyRuleInline(admin.TabularInline):
     model = PolicyRule
     formset = RuleFormSet
     fields = ["group", "type", "value"]
-    extra = 1
+    extra = 0
     min_num = 1
     verbose_name_plural = "Rules (Include: any matches · Require: all match · Exclude: none)"
 
@@ -35,8 +35,7 @@ class AccessPolicyAdmin(admin.ModelAdmin):
     inlines = [PolicyRuleInline]
     list_display = [
         "name",
-        "hostname",
-        "path_prefix",
+        "target",
         "decision",
         "order",
         "rules_summary",
@@ -44,7 +43,7 @@ class AccessPolicyAdmin(admin.ModelAdmin):
         "enabled",
     ]
     list_display_links = ["name"]
-    list_filter = ["decision", "enabled", "session_duration", "hostname"]
+    list_filter = ["decision", "enabled", "hostname"]
     search_fields = ["name", "hostname", "rules__value"]
     ordering = ["hostname", "order", "id"]
     readonly_fields = ["created_at", "created_by", "updated_at", "updated_by"]
@@ -63,6 +62,10 @@ class AccessPolicyAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccessPolicy]:
         return super().get_queryset(request).prefetch_related("rules")
+
+    @admin.display(description="Hostname / path", ordering="hostname")
+    def target(self, obj: AccessPolicy) -> str:
+        return obj.hostname if obj.path_prefix in ("", "/") else obj.hostname + obj.path_prefix
 
     @admin.display(description="Rules")
     def rules_summary(self, obj: AccessPolicy) -> str:

@@ -119,7 +119,8 @@ def test_no_certificate_means_certificate_required(signed_in, policies):
 def test_an_unenforced_hostname_says_so(signed_in, policies, root_ca):
     leaf = certs.make_leaf(root_ca, "device-7")
     response = test(signed_in, hostname="api.example.com", certificate=leaf.pem)
-    assert "Not enforced:" in response.content.decode()
+    assert "Decision: <strong>not enforced</strong>" in response.content.decode()
+    assert "denied (403)" not in response.content.decode()
 
 
 @pytest.mark.parametrize(
