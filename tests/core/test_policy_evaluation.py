@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accessctl.core.identity import ClientIdentity
 from accessctl.core.policy import (
@@ -377,3 +379,27 @@ def test_explain_without_certificate_gives_the_certificate_reason():
     assert result.outcome.reason == "cert_expired"
     assert result.policies[0].rules[0].why == "needs a verified client certificate"
     assert "cert_expired" in result.policies[0].why
+
+
+POOL = [
+    policy(1, Decision.BYPASS, (INC, CN, "device-9"), path="/public"),
+    policy(2, Decision.BLOCK, (INC, OU, "Contractors"), order=1),
+    policy(3, Decision.ALLOW, (INC, VALID, ""), (EXC, CN, "device-8"), order=2, path="/api"),
+    policy(4, Decision.NON_IDENTITY, (INC, CN, "device-7"), order=3),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(POOL), unique=True),
+    st.sampled_from([DEVICE7, OTHER, identity("device-9"), None]),
+    st.text(alphabet="/apiubl.x", max_size=12).map(lambda p: "/" + p),
+)
+def test_evaluation_never_raises_and_only_a_policy_allows(policies, who, path):
+    outcome = evaluate(tuple(policies), facts(who, path=path))
+    if outcome.allowed:
+        assert outcome.policy is not None and outcome.policy.decision is not Decision.BLOCK
+        assert path_covered(outcome.policy.path_prefix, path)
+        assert who is not None
+    # The order the caller passes the policies in never changes the outcome.
+    assert evaluate(tuple(reversed(policies)), facts(who, path=path)) == outcome

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accessctl.core.identity import ClientIdentity
 from accessctl.core.matching import InvalidRuleValue, dns_glob_match, glob_match
@@ -191,3 +194,22 @@ def test_rules_read_as_words():
     assert describe_rule(Rule(RuleGroup.EXCLUDE, T.VALID_CERTIFICATE)) == (
         "Exclude: Valid Certificate"
     )
+
+
+def _reference(pattern: str, value: str) -> bool:
+    """The obvious (backtracking) definition the fast matcher must agree with."""
+    regex = ".+".join(re.escape(piece) for piece in pattern.split("*"))
+    return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab*.", max_size=8), st.text(alphabet="ab.", max_size=10))
+def test_glob_agrees_with_the_regular_expression_definition(pattern, value):
+    assert glob_match(pattern, value) is _reference(pattern, value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab*.", max_size=8), st.text(alphabet="ab.", max_size=10))
+def test_dns_glob_agrees_with_stars_confined_to_a_label(pattern, value):
+    regex = "[^.]+".join(re.escape(piece) for piece in pattern.split("*"))
+    assert dns_glob_match(pattern, value) is (re.fullmatch(regex, value) is not None)
