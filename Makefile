@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install bench check-package clean
+.PHONY: run demo test lint format install bench check-package clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "accessctl needs Python 3.11 or newer (PYTHON=$(PYTHON))")'
@@ -23,6 +23,11 @@ run: $(STAMP)
 	$(BIN)/accessctl collectstatic --noinput --verbosity 0
 	@echo "accessctl: dashboard at http://$${ACCESSCTL_BIND:-127.0.0.1:8000}/admin/ (Ctrl-C stops it)"
 	$(BIN)/gunicorn -c accessctl/gunicorn.conf.py
+
+# Throwaway CA and certificates for auth.localhost, gunicorn and nginx (when installed) on
+# loopback, and the two curl commands to try; Ctrl-C stops and cleans up (DEMO_ARGS=--help).
+demo: $(STAMP)
+	$(BIN)/accessctl demo $(DEMO_ARGS)
 
 # pytest exits 5 when it collected no test: that is a failure here, never a pass.
 test: $(STAMP)
