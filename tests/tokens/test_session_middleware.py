@@ -349,3 +349,14 @@ def test_the_access_endpoints_answer_on_a_guarded_hostname_without_a_certificate
     assert logout.status_code == 200
     assert logout.cookies[COOKIE]["max-age"] == 0
     assert get(client).status_code == 403
+
+
+def test_a_signing_key_that_cannot_be_decrypted_fails_closed_with_503(client, guarded, leaf):
+    guarded()
+    token = login(client, leaf)
+    keys.forget_key_ring()
+    with override_settings(ACCESSCTL_KEY_ENCRYPTION_SECRET="a different secret"):
+        client.cookies.clear()
+        assert get(client, cert=leaf).status_code == 503
+        client.cookies[COOKIE] = token
+        assert get(client).status_code == 200, "existing sessions still verify"
