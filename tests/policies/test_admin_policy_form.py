@@ -194,3 +194,39 @@ def test_a_disabled_policy_does_not_enforce_its_hostname(signed_in, bound):
     AccessPolicy.objects.update(enabled=False)
     response = signed_in.get(reverse("admin:policies_accesspolicy_changelist"))
     assert response.context["not_enforced"] == ["api.example.com", HOST]
+
+
+def test_deleting_the_last_include_rule_on_edit_is_refused(signed_in, bound):
+    signed_in.post(
+        reverse(ADD),
+        form_data((("include", "common_name", "device-7"), ("require", "valid_certificate", ""))),
+    )
+    policy = AccessPolicy.objects.get()
+    include, require = policy.rules.order_by("id")
+    data = form_data(
+        (("include", "common_name", "device-7"), ("require", "valid_certificate", ""))
+    ) | {
+        "rules-INITIAL_FORMS": "2",
+        "rules-0-id": str(include.pk),
+        "rules-0-DELETE": "on",
+        "rules-1-id": str(require.pk),
+    }
+    url = reverse("admin:policies_accesspolicy_change", args=[policy.pk])
+    response = signed_in.post(url, data)
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert formset.non_form_errors() == [MISSING_INCLUDE]
+    assert policy.rules.count() == 2
+
+
+def test_an_edited_rule_value_is_stored_normalized(signed_in, bound):
+    signed_in.post(reverse(ADD), form_data())
+    policy = AccessPolicy.objects.get()
+    rule = policy.rules.get()
+    data = form_data((("include", "san_dns", "*.Devices.EXAMPLE.com"),)) | {
+        "rules-INITIAL_FORMS": "1",
+        "rules-0-id": str(rule.pk),
+    }
+    url = reverse("admin:policies_accesspolicy_change", args=[policy.pk])
+    assert signed_in.post(url, data).status_code == 302
+    assert policy.rules.get().value == "*.devices.example.com"
