@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from apps.console.management.commands.demo import free_port
 from tests.conftest import require_tool
@@ -109,3 +111,21 @@ def test_the_demo_prints_two_curl_commands_that_answer_403_then_200(tmp_path: Pa
     assert demo.returncode == 0, rest
     assert "removed the demo CA and policy" in rest
     assert not _listening(port)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--hostname", "not a host name"], "--hostname"),
+        (["--port", "70000"], "--port"),
+    ],
+)
+def test_bad_options_are_refused_with_exit_code_2_before_anything_is_made(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    with pytest.raises(CommandError) as refused:
+        call_command("demo", "--dir", str(tmp_path / "demo"), *args)
+
+    assert refused.value.returncode == 2
+    assert message in str(refused.value)
+    assert not (tmp_path / "demo").exists()

@@ -304,7 +304,7 @@ class Command(BaseCommand):
             raise CommandError(f"--hostname: {exc}", returncode=2) from None
         port: int = options["port"]
         if not 0 <= port <= 65535:
-            raise CommandError("--port must be between 1 and 65535", returncode=2)
+            raise CommandError("--port must be 1 to 65535 (or 0: any free port)", returncode=2)
         nginx = None if options["no_nginx"] else shutil.which("nginx")
         directory: Path = options["dir"].resolve()
 
@@ -345,8 +345,8 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, previous)
             remove_demo_configuration()
         self.stdout.write(
-            f"Stopped nginx and gunicorn and removed the demo CA and policy; the throwaway "
-            f"files are still in {directory}."
+            f"Stopped the servers and removed the demo CA and policy; the throwaway files are "
+            f"still in {directory}."
         )
 
     def _start_gunicorn(
