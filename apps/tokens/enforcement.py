@@ -100,13 +100,25 @@ def session_step(
         return decision, NO_EFFECT
     now = now or timezone.now()
     token = cookies.get(sessions.COOKIE_NAME) or None
-    if decision.verdict is Verdict.ALLOW:
-        return _allowed(decision, host, token, now)
-    if decision.certificate is not None or decision.reason != "certificate_required":
-        # A certificate was presented and refused, or no policy covers the path: a session
-        # does not override that.
-        return decision, NO_EFFECT
-    return _without_certificate(decision, host, token, path, xhr, now)
+    try:
+        if decision.verdict is Verdict.ALLOW:
+            return _allowed(decision, host, token, now)
+        if decision.certificate is not None or decision.reason != "certificate_required":
+            # A certificate was presented and refused, or no policy covers the path: a
+            # session does not override that.
+            return decision, NO_EFFECT
+        return _without_certificate(decision, host, token, path, xhr, now)
+    except SigningKeyUnavailable as exc:
+        # Never let a request through unsigned, nor refuse a valid session as invalid.
+        logger.error("sessions unavailable: %s", exc)
+        failed = dataclasses.replace(
+            decision,
+            verdict=Verdict.UNAVAILABLE,
+            reason="signing_key_unavailable",
+            access=None,
+            detail=str(exc),
+        )
+        return failed, NO_EFFECT
 
 
 def _allowed(
@@ -129,14 +141,7 @@ def _allowed(
             detail="the session cookie belongs to another certificate",
         )
         return refused, SessionEffect(clear_cookie=True)
-    try:
-        issued = sessions.session_issue(host=host, identity=identity, outcome=outcome, now=now)
-    except SigningKeyUnavailable as exc:
-        logger.error("session not issued: %s", exc)
-        failed = dataclasses.replace(
-            decision, verdict=Verdict.UNAVAILABLE, reason="signing_key_unavailable", access=None
-        )
-        return failed, NO_EFFECT
+    issued = sessions.session_issue(host=host, identity=identity, outcome=outcome, now=now)
     if issued is None:  # Bypass: no session, and an old cookie is left alone
         return decision, NO_EFFECT
     # "No duration": the application gets the token, the client gets no cookie, and any

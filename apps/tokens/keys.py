@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.x509.oid import NameOID
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -270,23 +270,32 @@ def key_ring(*, now: dt.datetime | None = None) -> KeyRing:
     """This worker's key ring, reloaded only when the database holds a newer generation.
 
     Creates the first key on first need, and rotates the current one once it is older than
-    ACCESSCTL_KEY_ROTATION_DAYS.
+    ACCESSCTL_KEY_ROTATION_DAYS. When the database cannot be reached, the cached ring is
+    served (keys change rarely, and an unknown new key only fails closed); with no ring yet,
+    :class:`SigningKeyUnavailable` is raised (the request path answers 503).
     """
     global _ring, _checked_at
     now = now or timezone.now()
     ring = _ring
     interval = float(settings.ACCESSCTL_CONFIG_CHECK_INTERVAL)
-    fresh = ring is not None and time.monotonic() - _checked_at < interval
-    if fresh and ring is not None and ring.current_created_at + rotation_interval() > now:
+    due = ring is None or ring.current_created_at + rotation_interval() <= now
+    if ring is not None and not due and time.monotonic() - _checked_at < interval:
         return ring
-    with _lock:
-        ring = _ring
-        if ring is not None and ring.current_created_at + rotation_interval() > now:
+    try:
+        if ring is not None and not due:
             top = SigningKey.objects.aggregate(top=Max("generation"))["top"]
             if top == ring.generation:
-                _checked_at = time.monotonic()
+                with _lock:
+                    _checked_at = time.monotonic()
                 return ring
-    new_ring = _load_ring(now)
+        new_ring = _load_ring(now)
+    except DatabaseError as exc:
+        if ring is None:
+            raise SigningKeyUnavailable(f"signing keys cannot be loaded: {exc}") from None
+        logger.warning("signing keys: database unreachable, serving the cached keys: %s", exc)
+        with _lock:
+            _checked_at = time.monotonic()
+        return ring
     with _lock:
         _ring, _checked_at = new_ring, time.monotonic()
     return new_ring

@@ -18,7 +18,7 @@ from accessctl.core.hostnames import host_from_header
 from accessctl.core.snapshot import HostConfig
 from apps.tokens import keys, sessions
 
-logger = logging.getLogger("accessctl.access")
+logger = logging.getLogger(__name__)
 
 # Origins may cache the key set briefly; a new key is published before tokens use it widely.
 JWKS_MAX_AGE = 300
@@ -28,8 +28,20 @@ JWKS_MAX_AGE = 300
 def certs(request: HttpRequest) -> JsonResponse:
     """The public signing keys as a JWKS, with ``public_cert``/``public_certs`` like Cloudflare."""
     now = timezone.now()
-    response = JsonResponse(keys.key_ring(now=now).jwks(now, keys.overlap()))
+    try:
+        ring = keys.key_ring(now=now)
+    except keys.SigningKeyUnavailable as exc:
+        return _unavailable(exc)
+    response = JsonResponse(ring.jwks(now, keys.overlap()))
     response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
+    return response
+
+
+def _unavailable(exc: Exception) -> JsonResponse:
+    logger.error("access endpoint unavailable: %s", exc)
+    response = JsonResponse({"error": "unavailable"}, status=503)
+    response["Retry-After"] = "1"
+    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -42,15 +54,19 @@ def logout(request: HttpRequest) -> JsonResponse:
     return response
 
 
+class _NoConfiguration(Exception):
+    """The configuration cannot be confirmed right now (the middleware answers 503 too)."""
+
+
 def _host_config(request: HttpRequest) -> HostConfig | None:
     # Imported here: the gateway app imports the trust and policy models.
     from apps.gateway.config import current_snapshot
 
-    hostname = host_from_header(request.META.get("HTTP_HOST", ""))
     snapshot = current_snapshot()
-    if hostname is None or snapshot is None:
-        return None
-    return snapshot.host(hostname)
+    if snapshot is None:
+        raise _NoConfiguration("configuration not confirmed")
+    hostname = host_from_header(request.META.get("HTTP_HOST", ""))
+    return snapshot.host(hostname) if hostname else None
 
 
 @never_cache
@@ -58,9 +74,12 @@ def _host_config(request: HttpRequest) -> HostConfig | None:
 def get_identity(request: HttpRequest) -> JsonResponse:
     """Who the current session belongs to: common name, certificate fingerprint, expiry; 401
     (and the cookie cleared, if it held an invalid token) when there is no valid session."""
-    host = _host_config(request)
     token = request.COOKIES.get(sessions.COOKIE_NAME)
-    check = sessions.session_check(token, host) if host else sessions.SessionCheck()
+    try:
+        host = _host_config(request)
+        check = sessions.session_check(token, host) if host else sessions.SessionCheck()
+    except (_NoConfiguration, keys.SigningKeyUnavailable) as exc:
+        return _unavailable(exc)
     if check.claims is None:
         reason = check.error.reason if check.error else "no_session"
         response = JsonResponse({"error": reason}, status=401)
