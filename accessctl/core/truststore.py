@@ -38,7 +38,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorit
 
 from accessctl.core.pem import BundleError, parse_pem_bundle
 
-__all__ = ["BundleError", "CaFacts", "certificate_label", "validate_ca_bundle"]
+__all__ = [
+    "BundleError",
+    "CaFacts",
+    "certificate_label",
+    "short_fingerprint",
+    "validate_ca_bundle",
+]
 
 MIN_RSA_BITS = 2048
 ACCEPTED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
@@ -79,6 +85,11 @@ class CaFacts:
     signature_algorithm: str
     is_root: bool  # self-signed: a trust anchor; otherwise an intermediate
     der: bytes
+
+
+def short_fingerprint(fingerprint: str) -> str:
+    """``ab:cd:ef:01:23:45:67:89…``: the first 8 bytes, enough to tell CAs apart at a glance."""
+    return ":".join(fingerprint[i : i + 2] for i in range(0, 16, 2)) + "…"
 
 
 def certificate_label(position: int, cert: x509.Certificate) -> str:
