@@ -27,13 +27,22 @@ def hostname_audiences() -> list[tuple[str, str]]:
 class SigningKeyAdmin(admin.ModelAdmin):
     """Keys are made and rotated by the system (`accessctl keys rotate`), not by hand."""
 
-    list_display = ("kid", "algorithm", "generation", "created_at", "retired_at", "key_state")
+    list_display = (
+        "kid",
+        "algorithm",
+        "generation",
+        "created_at",
+        "signs_from",
+        "retired_at",
+        "key_state",
+    )
     fields = (
         "kid",
         "algorithm",
         "generation",
         "key_state",
         "created_at",
+        "signs_from",
         "retired_at",
         "public_key_pem",
         "certificate_pem",

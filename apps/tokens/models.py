@@ -8,8 +8,9 @@ from django.db import models
 
 
 class KeyState(models.TextChoices):
-    """Where a key is in its life: signing, still accepted (overlap), or no longer accepted."""
+    """Where a key is in its life: published ahead, signing, still accepted, or refused."""
 
+    NEXT = "next", "Next (published, signs soon)"
     CURRENT = "current", "Current (signs new tokens)"
     PREVIOUS = "previous", "Previous (still accepted)"
     RETIRED = "retired", "Retired (refused)"
@@ -27,10 +28,13 @@ class SigningKey(models.Model):
     """An ES256 key pair that signs CF_Authorization tokens.
 
     ``generation`` numbers keys 1, 2, 3…; it is unique, so two workers rotating at the same
-    moment cannot both create a successor: one insert fails and that worker reloads. The newest
-    generation that is not retired signs; a retired key is still accepted for the overlap
-    period after ``retired_at``. The private key is stored only encrypted (AES-GCM, key derived
-    with HKDF from ``ACCESSCTL_KEY_ENCRYPTION_SECRET``, the ``kid`` as associated data).
+    moment cannot both create a successor: one insert fails and that worker reloads. A new key
+    is published (JWKS, every worker's key ring) at ``created_at`` but signs only from
+    ``signs_from``, a few minutes later, so that origins caching the JWKS and other nodes know
+    it before the first token signed with it arrives. Its predecessor signs until then
+    (``retired_at`` = the successor's ``signs_from``) and is still accepted for the overlap
+    period after that. The private key is stored only encrypted (AES-GCM, key derived with
+    HKDF from ``ACCESSCTL_KEY_ENCRYPTION_SECRET``, the ``kid`` as associated data).
     """
 
     generation = models.PositiveIntegerField(unique=True, editable=False)
@@ -44,7 +48,10 @@ class SigningKey(models.Model):
     )
     encrypted_private_key = models.BinaryField(editable=False)
     created_at = models.DateTimeField(editable=False)
-    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    signs_from = models.DateTimeField(editable=False)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When a successor took over signing."
+    )
 
     objects = SigningKeyQuerySet.as_manager()
 
@@ -57,12 +64,8 @@ class SigningKey(models.Model):
 
     def state(self, now: dt.datetime, overlap: dt.timedelta) -> KeyState:
         """The key's state at ``now`` given the overlap during which a retired key is accepted."""
-        if self.retired_at is None:
-            return KeyState.CURRENT
-        if self.retired_at + overlap > now:
-            return KeyState.PREVIOUS
-        return KeyState.RETIRED
-
-    def rotation_due(self, now: dt.datetime, rotation_interval: dt.timedelta) -> bool:
-        """True when this (current) key has signed long enough and a successor should take over."""
-        return self.retired_at is None and self.created_at + rotation_interval <= now
+        if self.retired_at is not None and self.retired_at <= now:
+            return KeyState.PREVIOUS if self.retired_at + overlap > now else KeyState.RETIRED
+        if self.signs_from > now:
+            return KeyState.NEXT
+        return KeyState.CURRENT

@@ -73,7 +73,7 @@ def session_issue(
         return None
     now = now or timezone.now()
     token = tokens.mint_token(
-        key=keys.key_ring(now=now).signing_key(),
+        key=keys.key_ring(now=now).signing_key(now),
         fingerprint_sha256=identity.fingerprint_sha256,
         common_name=identity.common_name,
         audience=host.audience,

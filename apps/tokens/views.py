@@ -20,8 +20,8 @@ from apps.tokens import keys, sessions
 
 logger = logging.getLogger(__name__)
 
-# Origins may cache the key set briefly; a new key is published before tokens use it widely.
-JWKS_MAX_AGE = 300
+# Origins may cache the key set as long as a new key is published before it signs.
+JWKS_MAX_AGE = int(keys.PUBLISH_AHEAD.total_seconds())
 
 
 @require_GET

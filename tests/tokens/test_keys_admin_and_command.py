@@ -62,25 +62,33 @@ def test_nobody_adds_changes_or_deletes_keys_through_the_dashboard(admin_client)
     assert SigningKey.objects.get().kid == row.kid
 
 
-def test_keys_rotate_makes_a_new_current_key():
+def test_keys_rotate_publishes_a_new_key_that_signs_after_five_minutes():
     first = keys.key_ring().signing_key().kid
     out = io.StringIO()
     call_command("keys", "rotate", stdout=out)
-    current = SigningKey.objects.order_by("-generation").first()
-    assert current.kid != first
-    assert current.kid in out.getvalue()
-    # This process signs with it at once.
-    assert keys.key_ring().signing_key().kid == current.kid
+    newest = SigningKey.objects.order_by("-generation").first()
+    assert newest.kid != first
+    assert newest.kid in out.getvalue()
+    assert newest.signs_from - newest.created_at == keys.PUBLISH_AHEAD
+    assert keys.key_ring().signing_key().kid == first
+
+
+def test_keys_rotate_now_signs_with_the_new_key_at_once():
+    keys.key_ring()
+    call_command("keys", "rotate", "--now", stdout=io.StringIO())
+    newest = SigningKey.objects.order_by("-generation").first()
+    assert keys.key_ring().signing_key().kid == newest.kid
 
 
 def test_keys_list_shows_every_key_with_its_state():
     keys.key_ring()
+    call_command("keys", "rotate", "--now", stdout=io.StringIO())
     call_command("keys", "rotate", stdout=io.StringIO())
     out = io.StringIO()
     call_command("keys", "list", "--json", stdout=out)
     listed = json.loads(out.getvalue())["keys"]
-    assert [k["state"] for k in listed] == ["current", "previous"]
-    assert [k["generation"] for k in listed] == [2, 1]
+    assert [k["state"] for k in listed] == ["next", "current", "previous"]
+    assert [k["generation"] for k in listed] == [3, 2, 1]
     assert "private" not in out.getvalue().lower()
 
 

@@ -292,7 +292,7 @@ def test_a_session_signed_by_a_key_past_its_overlap_is_refused(client, guarded, 
     )
     with time_machine.travel(dt.datetime.now(dt.UTC), tick=False) as traveller:
         token = login(client, long_lived)
-        keys.signing_key_rotate()
+        keys.signing_key_rotate(immediately=True)
         traveller.shift(dt.timedelta(days=7) - dt.timedelta(seconds=1))
         assert get(client).status_code == 200
         traveller.shift(dt.timedelta(seconds=1))

@@ -23,7 +23,7 @@ def database_down(monkeypatch):
         raise OperationalError("could not connect to server")
 
     def down():
-        monkeypatch.setattr(keys, "current_signing_key_row", boom)
+        monkeypatch.setattr(keys, "_ensure_signing_key", boom)
         monkeypatch.setattr(SigningKey.objects, "aggregate", boom)
 
     return down

@@ -14,20 +14,32 @@ from apps.tokens.models import SigningKey
 
 class Command(BaseCommand):
     help = (
-        "Token signing keys. `list` shows every key and its state; `rotate` makes a new "
-        "current key (the previous one stays accepted for ACCESSCTL_KEY_OVERLAP_DAYS)."
+        "Token signing keys. `list` shows every key and its state; `rotate` makes a new key, "
+        "published at once and signing 5 minutes later (`--now`: at once); the previous one "
+        "stays accepted for ACCESSCTL_KEY_OVERLAP_DAYS after that."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="{list,rotate}")
         listing = actions.add_parser("list", help="show the keys, newest first")
         listing.add_argument("--json", action="store_true", help="one JSON document")
-        actions.add_parser("rotate", help="make a new current key now")
+        rotate = actions.add_parser(
+            "rotate", help="make a new key; it signs after 5 minutes (published first)"
+        )
+        rotate.add_argument(
+            "--now",
+            action="store_true",
+            help="sign with the new key at once (a leaked key, or an undecryptable one); "
+            "origins that cached the key set may refuse new tokens for up to 5 minutes",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "rotate":
-            row = keys.signing_key_rotate()
-            self.stdout.write(f"New current key {row.kid} (generation {row.generation}).")
+            row = keys.signing_key_rotate(immediately=options["now"])
+            self.stdout.write(
+                f"New key {row.kid} (generation {row.generation}), signing from "
+                f"{row.signs_from.isoformat()}."
+            )
             return
         now = timezone.now()
         rows = [
@@ -37,6 +49,7 @@ class Command(BaseCommand):
                 "algorithm": row.algorithm,
                 "state": row.state(now, keys.overlap()).value,
                 "created_at": row.created_at.isoformat(),
+                "signs_from": row.signs_from.isoformat(),
                 "retired_at": row.retired_at.isoformat() if row.retired_at else None,
             }
             for row in SigningKey.objects.order_by("-generation")
