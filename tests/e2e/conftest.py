@@ -373,14 +373,9 @@ def configure(stack: Stack) -> None:
 
 
 def add_certificate(stack: Stack, name: str, pem: Path, hostnames: list[str]) -> None:
-    """`accessctl certificates add`, or the trust service when the command is not there yet."""
-    stack.accessctl(
-        "shell",
-        "-c",
-        "from pathlib import Path; from apps.trust.services import certificate_create; "
-        f"certificate_create(name={name!r}, pem=Path({str(pem)!r}).read_text(), "
-        f"hostnames={hostnames!r}, user=None)",
-    )
+    """`accessctl certificates add` with one --hostname per guarded hostname."""
+    bound = [arg for hostname in hostnames for arg in ("--hostname", hostname)]
+    stack.accessctl("certificates", "add", "--name", name, *bound, str(pem))
 
 
 def _start_servers(stack: Stack, server: ClientCert) -> None:
