@@ -179,11 +179,34 @@ def normalize_path_prefix(value: str) -> str:
     return path.rstrip("/") or "/"
 
 
+def canonical_path(path: str) -> str:
+    """The request path with ``.``/``..`` segments resolved and repeated slashes merged.
+
+    Applications and proxies resolve ``/api/../admin`` to ``/admin`` (and Django has already
+    decoded ``%2F``), so prefixes are compared with the resolved path: otherwise an Allow on
+    ``/api`` would cover ``/api/../admin`` and a Block on ``/admin`` would miss it.
+    """
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    return "/" + "/".join(segments)
+
+
 def path_covered(prefix: str, path: str) -> bool:
-    """Segment-aware prefix test: ``/api`` covers ``/api`` and ``/api/x``, never ``/apix``."""
+    """Segment-aware prefix test: ``/api`` covers ``/api`` and ``/api/x``, never ``/apix``.
+
+    ``path`` is compared in its :func:`canonical_path` form.
+    """
     prefix = prefix.rstrip("/")
     if not prefix:
         return True
+    path = canonical_path(path)
     return path == prefix or path.startswith(prefix + "/")
 
 

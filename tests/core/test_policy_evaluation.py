@@ -313,6 +313,12 @@ def test_an_identity_outside_its_validity_counts_as_no_certificate():
         ("/api", "/", False),
         ("/api/", "/api/v1", True),
         ("/api/v1", "/api", False),
+        ("/api", "/api/../admin", False),
+        ("/admin", "/api/../admin", True),
+        ("/admin", "//admin", True),
+        ("/admin", "/./admin/x", True),
+        ("/admin", "/../../admin", True),
+        ("/api", "/api/x/../..", False),
     ],
 )
 def test_path_prefixes_are_segment_aware(prefix, path, covered):
@@ -326,6 +332,15 @@ def test_a_policy_outside_the_path_is_skipped():
     )
     assert evaluate(policies, facts(DEVICE7, path="/adminx")).policy == policies[1]
     assert evaluate(policies, facts(DEVICE7, path="/admin/users")).policy == policies[0]
+
+
+def test_dot_segments_cannot_slip_past_a_block():
+    policies = (
+        policy(1, Decision.BLOCK, (INC, VALID, ""), path="/admin", order=1),
+        policy(2, Decision.ALLOW, (INC, VALID, ""), path="/api", order=2),
+    )
+    for path in ("/api/../admin", "/api//..//admin/users", "//admin"):
+        assert evaluate(policies, facts(DEVICE7, path=path)).reason == "policy_block", path
 
 
 def test_a_path_no_policy_covers_is_denied():
