@@ -168,6 +168,7 @@ def cli(tmp_path):
         "ACCESSCTL_DATA_DIR": str(tmp_path / "data"),
         "ACCESSCTL_ENV": "development",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "CACHE_URL": "locmemcache://cli",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     script = Path(sys.executable).with_name("accessctl")
