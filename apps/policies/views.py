@@ -33,7 +33,10 @@ class ChainResult:
     leaf: ClientIdentity | None  # facts of the pasted leaf, verified or not, for display
 
 
-def _verify(host: HostConfig, certs: list[x509.Certificate], chain: list[x509.Certificate]):
+def _verify(
+    host: HostConfig, certs: list[x509.Certificate], chain: list[x509.Certificate]
+) -> ChainResult:
+    """Verify the pasted leaf (the first certificate) as the middleware would."""
     if not certs:
         return ChainResult(False, "no_certificate", "no certificate was pasted", None, None)
     leaf, extra = certs[0], [*certs[1:], *chain]
