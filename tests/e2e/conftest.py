@@ -31,8 +31,8 @@ from apps.console.management.commands.demo import (
     nginx_main_config,
     nginx_template,
     render_template,
+    start_server,
     stop_process,
-    wait_for_port,
 )
 from tests.conftest import require_tool
 from tests.factories import certs as certfactory
@@ -209,23 +209,19 @@ class Stack:
         ports: Sequence[int],
         env: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
-        """Start a server in its own process group, logging to ``<root>/<name>.log``, and
-        return once it listens on every port in ``ports``."""
-        with (self.root / f"{name}.log").open("ab") as log:
-            process = subprocess.Popen(
+        """Start a server logging to ``<root>/<name>.log``; fail the test with every log if it
+        does not listen on ``ports``. The stack stops it at the end of the session."""
+        try:
+            process = start_server(
                 command,
+                log=self.root / f"{name}.log",
+                ports=ports,
                 env=self.env if env is None else env,
                 cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
             )
-        self.processes.append(process)
-        try:
-            for port in ports:
-                wait_for_port(port, process)
         except RuntimeError as exc:
             pytest.fail(f"{name} did not start: {exc}\n{self.logs()}")
+        self.processes.append(process)
         return process
 
     def logs(self) -> str:

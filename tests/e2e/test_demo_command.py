@@ -118,6 +118,7 @@ def test_the_demo_prints_two_curl_commands_that_answer_403_then_200(tmp_path: Pa
     [
         (["--hostname", "not a host name"], "--hostname"),
         (["--port", "70000"], "--port"),
+        (["--hostname", "auth.example.com"], "ALLOWED_HOSTS"),
     ],
 )
 def test_bad_options_are_refused_with_exit_code_2_before_anything_is_made(

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.http.request import validate_host
 
 import accessctl
 from accessctl.core.hostnames import InvalidHostname, normalize_hostname
@@ -134,6 +135,39 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> Non
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout)
+
+
+def start_server(
+    command: Sequence[str],
+    *,
+    log: Path,
+    ports: Sequence[int],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a server in its own process group, appending its output to ``log``.
+
+    Returns once it accepts connections on every port of ``ports``. If it does not, it is
+    stopped again and ``RuntimeError`` raised: nothing is left running.
+    """
+    with log.open("ab") as output:
+        process = subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+            list(command),
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            # A group of its own: stop_process() reaches gunicorn's and nginx's workers too,
+            # and a Ctrl-C in the terminal reaches only the demo, which then stops them.
+            start_new_session=True,
+        )
+    try:
+        for port in ports:
+            wait_for_port(port, process)
+    except RuntimeError:
+        stop_process(process)
+        raise
+    return process
 
 
 def gunicorn_command() -> list[str]:
@@ -302,6 +336,13 @@ class Command(BaseCommand):
             hostname = normalize_hostname(options["hostname"])
         except InvalidHostname as exc:
             raise CommandError(f"--hostname: {exc}", returncode=2) from None
+        if not validate_host(hostname, settings.ALLOWED_HOSTS):
+            # Every request would be a 400 (DisallowedHost): say so now, not in curl.
+            raise CommandError(
+                f"--hostname {hostname} is not in ALLOWED_HOSTS; use a name under .localhost "
+                "or add it to ALLOWED_HOSTS",
+                returncode=2,
+            )
         port: int = options["port"]
         if not 0 <= port <= 65535:
             raise CommandError("--port must be 1 to 65535 (or 0: any free port)", returncode=2)
@@ -359,17 +400,13 @@ class Command(BaseCommand):
             "ACCESSCTL_CLIENT_CERT_FORMAT": "nginx",
             "ACCESSCTL_SNI_HEADER": SNI_HEADER if with_sni else "",
         }
-        log = (directory / "gunicorn.log").open("ab")
-        process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
+        return start_server(
             gunicorn_command(),
+            log=directory / "gunicorn.log",
+            ports=[port],
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=settings.BASE_DIR,
+            cwd=Path(settings.BASE_DIR),
         )
-        wait_for_port(port, process)
-        return process
 
     def _start_nginx(
         self,
@@ -397,52 +434,42 @@ class Command(BaseCommand):
         )
         conf = workdir / "nginx.conf"
         conf.write_text(nginx_main_config(workdir, [site]))
-        log = (workdir / "nginx.log").open("ab")
-        process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell
+        return start_server(
             [nginx, "-c", str(conf), "-p", str(workdir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log=workdir / "nginx.log",
+            ports=[https_port],
         )
-        wait_for_port(https_port, process)
-        return process
 
     def _print_tls_commands(self, files: DemoFiles, hostname: str, port: int) -> None:
-        base = [
-            "curl",
-            "-sv",
-            f"https://{hostname}:{port}/",
-            "--resolve",
-            f"{hostname}:{port}:127.0.0.1",
-            "--cacert",
-            str(files.server_ca),
-        ]
-        with_cert = [*base, "--cert", str(files.client_cert), "--key", str(files.client_key)]
-        self.stdout.write(
+        base = ["curl", "-sv", f"https://{hostname}:{port}/"]
+        base += ["--resolve", f"{hostname}:{port}:127.0.0.1", "--cacert", str(files.server_ca)]
+        self._print_commands(
             self.style.SUCCESS(
                 f"accessctl demo: nginx on https://{hostname}:{port}/ guards {hostname} "
                 "with a Valid Certificate policy."
-            )
+            ),
+            base,
+            ["--cert", str(files.client_cert), "--key", str(files.client_key)],
         )
-        self.stdout.write("Without a client certificate (403 Forbidden):")
-        self.stdout.write(f"  {shlex.join(base)}")
-        self.stdout.write("With the demo client certificate (200, Set-Cookie: CF_Authorization):")
-        self.stdout.write(f"  {shlex.join(with_cert)}")
 
     def _print_plain_commands(self, files: DemoFiles, hostname: str, port: int) -> None:
-        base = ["curl", "-sv", f"http://127.0.0.1:{port}/", "-H", f"Host: {hostname}"]
-        with_cert = [*base, "-H", f"@{files.client_header}"]
-        self.stdout.write(
+        self._print_commands(
             self.style.WARNING(
                 "nginx is not installed (or --no-nginx): gunicorn alone on "
                 f"http://127.0.0.1:{port}/; curl plays the TLS terminator and sends the "
                 "certificate header itself."
-            )
+            ),
+            ["curl", "-sv", f"http://127.0.0.1:{port}/", "-H", f"Host: {hostname}"],
+            ["-H", f"@{files.client_header}"],
         )
+
+    def _print_commands(self, intro: str, base: list[str], certificate: list[str]) -> None:
+        """The seed's two commands: without, then with the client certificate."""
+        self.stdout.write(intro)
         self.stdout.write("Without a client certificate (403 Forbidden):")
         self.stdout.write(f"  {shlex.join(base)}")
         self.stdout.write("With the demo client certificate (200, Set-Cookie: CF_Authorization):")
-        self.stdout.write(f"  {shlex.join(with_cert)}")
+        self.stdout.write(f"  {shlex.join([*base, *certificate])}")
 
 
 def _raise_stop(signum: int, frame: object) -> None:
