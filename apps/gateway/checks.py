@@ -4,7 +4,8 @@
 everywhere; ``E003`` an unknown format or a bad CIDR; ``W004`` no dashboard hostname in
 production; ``E005`` the middleware sits after sessions/CSRF; ``E006`` the staleness limit is
 shorter than the check interval (every request would fail closed); ``E007`` a header name with
-an underscore (servers drop those, see accessctl/gunicorn.conf.py).
+an underscore (servers drop those, see accessctl/gunicorn.conf.py); ``E008``
+USE_X_FORWARDED_HOST is on (the Host header alone may select a hostname's policy).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def check_middleware(**kwargs: Any) -> list[checks.CheckMessage]:
 
 
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
-    """W002, E003, W004, E006 and E007 on the ACCESSCTL_* settings."""
+    """W002, E003, W004, E006, E007 and E008 on the settings."""
     errors: list[checks.CheckMessage] = []
     for entry in settings.ACCESSCTL_TRUSTED_PROXIES:
         try:
@@ -98,6 +99,14 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                 " dashboard.",
                 hint="Set it to the hostname(s) that serve the dashboard.",
                 id="accessctl.W004",
+            )
+        )
+    if settings.USE_X_FORWARDED_HOST:
+        errors.append(
+            checks.Error(
+                "USE_X_FORWARDED_HOST is on: X-Forwarded-Host would select the policy.",
+                hint="Turn it off; the TLS terminator must pass the original Host header.",
+                id="accessctl.E008",
             )
         )
     interval = float(settings.ACCESSCTL_CONFIG_CHECK_INTERVAL)

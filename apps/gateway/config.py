@@ -125,19 +125,20 @@ class ConfigHolder:
 
     def current(self) -> Snapshot | None:
         """The snapshot to decide with, or None when it cannot be vouched for (→ 503)."""
+        interval = float(settings.ACCESSCTL_CONFIG_CHECK_INTERVAL)
+        max_staleness = float(settings.ACCESSCTL_CONFIG_MAX_STALENESS)
         now = self._clock()
-        if now - self._checked_at >= float(settings.ACCESSCTL_CONFIG_CHECK_INTERVAL):
-            # Only one thread refreshes; the others go on with what they have, if it is fresh.
-            blocking = self._snapshot is None
-            if self._lock.acquire(blocking=blocking):
+        if now - self._checked_at >= interval:
+            # One thread refreshes. The others go on with what they have if it is still
+            # confirmed, and otherwise wait for the refresh to learn its outcome.
+            fresh = self._snapshot is not None and now - self._confirmed_at <= max_staleness
+            if self._lock.acquire(blocking=not fresh):
                 try:
-                    if self._clock() - self._checked_at >= float(
-                        settings.ACCESSCTL_CONFIG_CHECK_INTERVAL
-                    ):
+                    if self._clock() - self._checked_at >= interval:
                         self._refresh()
                 finally:
                     self._lock.release()
-        if self._clock() - self._confirmed_at > float(settings.ACCESSCTL_CONFIG_MAX_STALENESS):
+        if self._clock() - self._confirmed_at > max_staleness:
             return None
         return self._snapshot
 

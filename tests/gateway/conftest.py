@@ -3,6 +3,7 @@ snapshot holder per test."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 import pytest
+from django.core.cache import cache
 
 from apps.gateway import config, verification
 from apps.policies.models import AccessPolicy, PolicyRule
@@ -31,6 +33,8 @@ def fresh_state(settings) -> Iterator[None]:
     yield
     config.holder.reset()
     verification.results.clear()
+    with contextlib.suppress(Exception):  # leave nothing in a shared cache (it expires anyway)
+        cache.delete(config.VERSION_CACHE_KEY)
 
 
 def add_policy(
@@ -72,7 +76,12 @@ def escaped(*issued: certs.Issued) -> str:
 def fetch(
     client, path="/", *, host=HOST, cert: str | None = None, remote=PROXY, accept=None, **extra
 ):
-    """GET through the middleware as the TLS terminator (REMOTE_ADDR) would forward it."""
+    """GET through the middleware as the TLS terminator (REMOTE_ADDR) would forward it.
+
+    Each call is a new client (no session cookie from an earlier call): these tests are about
+    the certificate decision; sessions have their own tests (tests/tokens).
+    """
+    client.cookies.clear()
     meta = {"REMOTE_ADDR": remote, "HTTP_HOST": host, **extra}
     if cert is not None:
         meta["HTTP_X_SSL_CLIENT_CERT"] = cert
@@ -106,3 +115,11 @@ def access_log() -> Iterator[AccessLog]:
         yield handler
     finally:
         logger.removeHandler(handler)
+
+
+@pytest.fixture
+def guarded_committed(transactional_db, pki):
+    """Like ``guarded``, committed (for tests that leave the test transaction: ASGI, other
+    threads or processes)."""
+    bind("Fleet", [HOST], pki.root, pki.inter)
+    return add_policy()

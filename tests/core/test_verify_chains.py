@@ -1,0 +1,140 @@
+"""Chain validation against one hostname's CAs (checklist C9-C15), through the pure core."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from accessctl.core.verify import ChainError, TrustAnchors, verify_client_chain
+from tests.factories import certs
+
+NOW = certs.now()
+
+
+@pytest.fixture(scope="module")
+def root():
+    return certs.make_ca("Chain Root")
+
+
+@pytest.fixture(scope="module")
+def inter(root):
+    return certs.make_ca("Chain Devices", issuer=root)
+
+
+def anchors(*roots, intermediates=()):
+    return TrustAnchors.build([r.cert for r in roots], [i.cert for i in intermediates])
+
+
+def verify(leaf, *presented, trust, max_depth=4, now=NOW):
+    return verify_client_chain(
+        leaf.cert, [p.cert for p in presented], trust, now=now, max_depth=max_depth
+    )
+
+
+def refused(leaf, *presented, trust, **kwargs) -> str:
+    with pytest.raises(ChainError) as caught:
+        verify(leaf, *presented, trust=trust, **kwargs)
+    return caught.value.reason
+
+
+def test_c9_a_leaf_signed_by_a_ca_false_certificate_is_refused(root):
+    not_a_ca = certs.make_ca("Not A CA", issuer=root, ca=False)
+    leaf = certs.make_leaf(not_a_ca)
+    assert refused(leaf, not_a_ca, trust=anchors(root)) in {"chain_invalid_ca", "chain_untrusted"}
+
+
+def test_c9_a_leaf_signed_by_a_ca_without_basic_constraints_is_refused(root):
+    no_bc = certs.make_ca("No BC", issuer=root, basic_constraints=False)
+    leaf = certs.make_leaf(no_bc)
+    assert refused(leaf, no_bc, trust=anchors(root)) in {"chain_invalid_ca", "chain_untrusted"}
+
+
+def test_c10_a_path_length_zero_intermediate_cannot_sign_another_ca(root):
+    limited = certs.make_ca("Pathlen 0", issuer=root, path_length=0)
+    below = certs.make_ca("Below", issuer=limited)
+    leaf = certs.make_leaf(below)
+    assert refused(leaf, below, limited, trust=anchors(root)) in {
+        "chain_invalid_ca",
+        "chain_untrusted",
+    }
+    # The same intermediate may issue leaves directly.
+    assert verify(certs.make_leaf(limited), limited, trust=anchors(root)).identity
+
+
+def test_c10_a_chain_deeper_than_the_limit_is_refused(root):
+    issuers = [root]
+    for n in range(5):
+        issuers.append(certs.make_ca(f"Level {n}", issuer=issuers[-1]))
+    leaf = certs.make_leaf(issuers[-1])
+    presented = list(reversed(issuers[1:]))
+    assert refused(leaf, *presented, trust=anchors(root), max_depth=3) in {
+        "chain_too_deep",
+        "chain_untrusted",
+    }
+    assert verify(leaf, *presented, trust=anchors(root), max_depth=6).identity
+
+
+def test_c11_an_expired_leaf_is_refused(inter, root):
+    leaf = certs.make_leaf(
+        inter, not_before=NOW - dt.timedelta(days=30), not_after=NOW - dt.timedelta(days=1)
+    )
+    assert refused(leaf, inter, trust=anchors(root)) == "cert_expired"
+
+
+def test_c11_a_not_yet_valid_leaf_is_refused(inter, root):
+    leaf = certs.make_leaf(inter, not_before=NOW + dt.timedelta(days=1))
+    assert refused(leaf, inter, trust=anchors(root)) == "cert_not_yet_valid"
+
+
+def test_c11_an_expired_intermediate_is_refused(root):
+    old = certs.make_ca(
+        "Old Devices",
+        issuer=root,
+        not_before=NOW - dt.timedelta(days=60),
+        not_after=NOW - dt.timedelta(days=1),
+    )
+    leaf = certs.make_leaf(old, not_before=NOW - dt.timedelta(days=10))
+    assert refused(leaf, old, trust=anchors(root)) in {"chain_expired", "chain_untrusted"}
+
+
+def test_c12_a_server_auth_only_leaf_is_refused(inter, root):
+    leaf = certs.make_leaf(inter, eku=(certs.SERVER_AUTH,))
+    assert refused(leaf, inter, trust=anchors(root)) == "eku_not_client_auth"
+
+
+def test_c12_no_eku_or_client_auth_is_accepted(inter, root):
+    assert verify(certs.make_leaf(inter, eku=None), inter, trust=anchors(root)).identity
+    assert verify(certs.make_leaf(inter), inter, trust=anchors(root)).identity
+
+
+def test_c13_same_subject_as_the_trusted_ca_but_another_key_is_refused(root):
+    impostor = certs.make_ca(subject=root.cert.subject)
+    leaf = certs.make_leaf(impostor)
+    assert refused(leaf, trust=anchors(root)) == "chain_untrusted"
+    assert refused(leaf, impostor, trust=anchors(root)) == "chain_untrusted"
+
+
+def test_c14_a_certificate_from_another_hostnames_ca_is_refused(root):
+    other_root = certs.make_ca("CA B")
+    leaf = certs.make_leaf(root)
+    assert refused(leaf, trust=anchors(other_root)) == "chain_untrusted"
+    assert verify(leaf, trust=anchors(root, other_root)).identity
+
+
+def test_c15_a_cn_only_certificate_without_san_is_accepted(root):
+    leaf = certs.make_leaf(root, "cn-only")
+    verified = verify(leaf, trust=anchors(root))
+    assert verified.identity.common_name == "cn-only"
+    assert verified.identity.san_dns == ()
+
+
+def test_an_uploaded_intermediate_alone_vouches_for_nobody(root, inter):
+    leaf = certs.make_leaf(inter)
+    trust = TrustAnchors.build([], [inter.cert])
+    assert refused(leaf, trust=trust) == "no_trust_anchor"
+
+
+def test_a_leaf_that_is_a_ca_is_refused_as_a_client(root):
+    ca_leaf = certs.make_leaf(root, ca=True)
+    assert refused(ca_leaf, trust=anchors(root)) in {"chain_invalid_ca", "chain_untrusted"}

@@ -1,0 +1,189 @@
+"""A second accessctl process (gunicorn) against the test database, and a TCP proxy that can
+make a server unreachable for it: for the propagation and fail-closed tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_database_reason() -> str | None:
+    """Why another process cannot share the test database, or None when it can."""
+    if connection.vendor == "sqlite":
+        return (
+            "another process cannot see an in-memory SQLite test database; CI runs this "
+            "against PostgreSQL (DATABASE_URL=postgres://...)"
+        )
+    return None
+
+
+def database_url(host: str | None = None, port: int | None = None) -> str:
+    """The test database as a DATABASE_URL, optionally through another host:port."""
+    db = connection.settings_dict
+    user = quote(db.get("USER") or "", safe="")
+    password = quote(db.get("PASSWORD") or "", safe="")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    where = f"{host or db.get('HOST') or '127.0.0.1'}:{port or db.get('PORT') or 5432}"
+    return f"postgres://{auth}{where}/{db['NAME']}"
+
+
+def cache_url() -> str:
+    """The test process's cache as a CACHE_URL (a shared Redis, or each process its own)."""
+    return os.environ.get("CACHE_URL", "locmemcache://second-process")
+
+
+class Gunicorn:
+    """accessctl under gunicorn, with the given environment, on a free port."""
+
+    def __init__(self, tmp: Path, **env: str) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "accessctl.settings",
+            "ACCESSCTL_ENV": "development",
+            "ACCESSCTL_DATA_DIR": str(tmp),
+            "SECRET_KEY": settings.SECRET_KEY,
+            "DATABASE_URL": database_url(),
+            "CACHE_URL": cache_url(),
+            "CONN_MAX_AGE": "0",
+            "ALLOWED_HOSTS": "app.example.com,localhost,127.0.0.1",
+            "ACCESSCTL_BIND": f"127.0.0.1:{self.port}",
+            "ACCESSCTL_WORKERS": "2",
+            **env,
+        }
+        self.log = tmp / "gunicorn.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Gunicorn:
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "-c",
+                str(ROOT / "accessctl/gunicorn.conf.py"),
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if self.get("localhost", "/_accessctl/forward-auth")[0]:
+                    return self
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.__exit__()
+        raise RuntimeError(f"gunicorn did not start:\n{self.log.read_text()[-3000:]}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def get(self, host: str, path: str = "/", headers: dict[str, str] | None = None):
+        """(status, body) of a raw HTTP/1.1 GET: header names exactly as given."""
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}", "Connection: close"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
+            sock.sendall(request)
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        raw = b"".join(chunks)
+        status = int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/") else 0
+        return status, raw.partition(b"\r\n\r\n")[2]
+
+
+class TcpProxy:
+    """Forwards a local port to a server; ``down()`` makes the server unreachable through it
+    (open connections reset, new ones refused) and ``up()`` brings it back on the same port."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        if self._listener is not None:
+            # shutdown() first: a close() alone leaves a thread blocked in accept() holding the
+            # socket open, and new connections would still be accepted.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self._lock:
+                self._open |= {client, server}
+            for src, dst in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> TcpProxy:
+        self.up()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()

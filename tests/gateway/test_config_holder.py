@@ -1,0 +1,146 @@
+"""The per-worker snapshot holder: checks the version at most once per interval, rebuilds on
+change, fails closed after MAX_STALENESS without confirmation, and recovers by itself."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import OperationalError
+
+from accessctl.core.snapshot import Snapshot
+from apps.gateway.config import ConfigHolder
+
+
+class Store:
+    """A fake version store with a controllable clock."""
+
+    def __init__(self) -> None:
+        self.version = "v1"
+        self.down = False
+        self.reads = 0
+        self.builds: list[str] = []
+        self.broken: set[str] = set()  # versions whose snapshot cannot be built
+        self.now = 100.0
+
+    def read(self) -> str:
+        self.reads += 1
+        if self.down:
+            raise OperationalError("database unreachable")
+        return self.version
+
+    def build(self, version: str) -> Snapshot:
+        if self.down or version in self.broken:
+            raise OperationalError("database unreachable")
+        self.builds.append(version)
+        return Snapshot(version)
+
+    def holder(self) -> ConfigHolder:
+        return ConfigHolder(read=self.read, build=self.build, clock=lambda: self.now)
+
+
+@pytest.fixture
+def store(settings) -> Store:
+    settings.ACCESSCTL_CONFIG_CHECK_INTERVAL = 0.5
+    settings.ACCESSCTL_CONFIG_MAX_STALENESS = 1.0
+    return Store()
+
+
+def test_the_first_request_loads_the_snapshot(store):
+    assert store.holder().current().version == "v1"
+    assert store.builds == ["v1"]
+
+
+def test_the_version_is_read_at_most_once_per_interval(store):
+    holder = store.holder()
+    for _ in range(50):
+        holder.current()
+    assert store.reads == 1
+    store.now += 0.5
+    holder.current()
+    assert store.reads == 2
+
+
+def test_an_unchanged_version_is_not_rebuilt_and_a_new_one_is(store):
+    holder = store.holder()
+    holder.current()
+    store.now += 1
+    holder.current()
+    assert store.builds == ["v1"]
+    store.version = "v2"
+    store.now += 1
+    assert holder.current().version == "v2"
+    assert store.builds == ["v1", "v2"]
+
+
+def test_a_short_outage_keeps_serving_the_confirmed_snapshot(store):
+    holder = store.holder()
+    holder.current()
+    store.down = True
+    store.now += 0.6
+    assert holder.current().version == "v1"  # unconfirmed for 0.6 s <= 1 s
+
+
+def test_an_outage_longer_than_max_staleness_fails_closed(store):
+    holder = store.holder()
+    holder.current()
+    store.down = True
+    store.now += 0.6
+    holder.current()
+    store.now += 0.6
+    assert holder.current() is None
+
+
+def test_a_newer_version_that_cannot_be_loaded_fails_closed(store):
+    holder = store.holder()
+    holder.current()
+    store.version = "v2"
+    store.broken.add("v2")
+    store.now += 0.6
+    assert holder.current().version == "v1"  # not yet stale
+    store.now += 0.6
+    assert holder.current() is None  # never decides on the old configuration for long
+
+
+def test_service_resumes_by_itself_when_the_store_is_back(store):
+    holder = store.holder()
+    holder.current()
+    store.down = True
+    store.now += 2
+    assert holder.current() is None
+    store.now += 0.3
+    assert holder.current() is None  # within the interval: no retry, still closed
+    store.down = False
+    store.now += 0.3
+    assert holder.current().version == "v1"
+
+
+def test_no_snapshot_at_all_with_the_store_down_is_none(store):
+    store.down = True
+    assert store.holder().current() is None
+
+
+def test_expire_forces_a_check_on_the_next_request(store):
+    holder = store.holder()
+    holder.current()
+    store.version = "v2"
+    holder.expire()
+    assert holder.current().version == "v2"
+
+
+def test_concurrent_requests_trigger_one_build(store):
+    holder = store.holder()
+    gate = threading.Barrier(8)
+    results = []
+
+    def worker():
+        gate.wait()
+        results.append(holder.current())
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.builds == ["v1"]
+    assert [r.version for r in results] == ["v1"] * 8

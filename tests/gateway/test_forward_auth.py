@@ -1,0 +1,86 @@
+"""/_accessctl/forward-auth: the middleware's decision for a request a proxy describes
+(nginx auth_request, Traefik ForwardAuth, Caddy forward_auth)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.gateway import config
+from tests.gateway.conftest import ATTACKER, HOST, OTHER, add_policy, escaped
+from tests.policies.trustdata import bind
+
+pytestmark = pytest.mark.django_db
+URL = "/_accessctl/forward-auth"
+
+
+def ask(client, *, host=HOST, cert=None, remote="127.0.0.1", **headers):
+    client.cookies.clear()
+    meta = {"REMOTE_ADDR": remote, "HTTP_HOST": host, **headers}
+    if cert:
+        meta["HTTP_X_SSL_CLIENT_CERT"] = cert
+    return client.get(URL, **meta)
+
+
+def test_nginx_style_a_valid_certificate_is_200(client, guarded, pki, access_log):
+    response = ask(client, cert=escaped(pki.leaf), HTTP_X_ORIGINAL_URI="/app?x=1")
+    assert response.status_code == 200
+    assert response["X-Accessctl-Fingerprint-Sha256"] == pki.leaf.fingerprint
+    assert access_log.last["path"] == "/app"
+    assert access_log.last["decision"] == "allow"
+
+
+def test_no_certificate_is_a_bare_403(client, guarded):
+    response = ask(client)
+    assert response.status_code == 403
+    assert response.content == b""
+
+
+def test_traefik_style_x_forwarded_host_names_the_original_host(client, guarded, pki):
+    assert ask(client, host="auth.example.com", HTTP_X_FORWARDED_HOST=HOST).status_code == 403
+    response = ask(
+        client, host="auth.example.com", cert=escaped(pki.leaf), HTTP_X_FORWARDED_HOST=HOST
+    )
+    assert response.status_code == 200
+
+
+def test_forwarding_headers_from_an_untrusted_peer_are_ignored(client, guarded, pki):
+    response = ask(
+        client, host=OTHER, remote=ATTACKER, cert=escaped(pki.leaf), HTTP_X_FORWARDED_HOST=HOST
+    )
+    assert response.status_code == 200  # decided for OTHER (unguarded), never for HOST
+    assert "X-Accessctl-Fingerprint-Sha256" not in response
+
+
+def test_two_forwarded_hosts_are_refused(client, guarded, pki):
+    response = ask(client, cert=escaped(pki.leaf), HTTP_X_FORWARDED_HOST=f"{OTHER},{HOST}")
+    assert response.status_code == 403
+
+
+def test_the_original_path_selects_the_policy(client, pki, db):
+    bind("Fleet", [HOST], pki.root, pki.inter)
+    add_policy(
+        name="no device-1 here",
+        decision="deny",
+        path_prefix="/private",
+        rules=(("include", "common_name", "device-1"),),
+    )
+    add_policy(name="devices", decision="allow", order=2)
+    cert = escaped(pki.leaf)
+    assert ask(client, cert=cert, HTTP_X_FORWARDED_URI="/private/x").status_code == 403
+    assert ask(client, cert=cert, HTTP_X_FORWARDED_URI="/public").status_code == 200
+    assert ask(client, cert=cert, HTTP_X_ORIGINAL_URI="/private%2Fx").status_code == 403
+
+
+def test_an_sni_mismatch_is_421(client, guarded, pki, settings):
+    settings.ACCESSCTL_SNI_HEADER = "X-SSL-Server-Name"
+    response = ask(client, cert=escaped(pki.leaf), HTTP_X_SSL_SERVER_NAME=OTHER)
+    assert response.status_code == 421
+
+
+def test_an_unconfirmed_configuration_is_503(client, guarded, monkeypatch):
+    monkeypatch.setattr(config, "current_snapshot", lambda: None)
+    assert ask(client).status_code == 503
+
+
+def test_an_unguarded_host_is_200(client, db):
+    assert ask(client, host="open.example.com").status_code == 200

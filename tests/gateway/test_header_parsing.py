@@ -1,0 +1,130 @@
+"""Checklist B through the middleware: every format is accepted from the proxy, and every
+malformed value is a 403 with a logged reason, never a 500."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accessctl.core import forwarded as fwd
+from apps.gateway.decision import meta_key
+from tests.gateway.conftest import escaped, fetch
+
+pytestmark = pytest.mark.django_db
+
+
+def b64(der: bytes) -> str:
+    return base64.b64encode(der).decode()
+
+
+def values(fmt: str, pki) -> dict[str, str]:
+    """META entries a terminator of format ``fmt`` sends for the leaf and its intermediate."""
+    leaf, inter = pki.leaf, pki.inter
+    header = meta_key(fwd.FORMATS[fmt])
+    if fmt == "nginx":
+        return {header: escaped(leaf)}
+    if fmt == "nginx-pem":
+        return {header: leaf.pem.rstrip("\n").replace("\n", "\n\t")}
+    if fmt == "envoy":
+        chain = quote(leaf.pem + inter.pem, safe="")
+        return {header: f'Hash=ab;Cert="{escaped(leaf)}";Chain="{chain}";Subject="CN=device-1"'}
+    if fmt == "traefik":
+        return {header: ",".join(quote(b64(c.der), safe="") for c in (leaf, inter))}
+    if fmt == "der-base64":
+        return {header: b64(leaf.der)}
+    if fmt == "alb":
+        return {header: quote(leaf.pem + inter.pem, safe="+=/")}
+    if fmt == "rfc9440":
+        return {header: f":{b64(leaf.der)}:", "HTTP_CLIENT_CERT_CHAIN": f":{b64(inter.der)}:"}
+    raise AssertionError(fmt)
+
+
+@pytest.mark.parametrize("fmt", sorted(fwd.FORMATS))
+def test_b5_every_format_is_accepted_from_the_proxy(client, guarded, pki, settings, fmt):
+    settings.ACCESSCTL_CLIENT_CERT_FORMAT = fmt
+    response = fetch(client, accept="application/json", **values(fmt, pki))
+    assert response.status_code == 200, fmt
+    assert response.json()["identity"]["fingerprint_sha256"] == pki.leaf.fingerprint
+
+
+def test_b5_the_header_name_can_be_overridden(client, guarded, pki, settings):
+    settings.ACCESSCTL_CLIENT_CERT_FORMAT = "der-base64"
+    settings.ACCESSCTL_CLIENT_CERT_HEADER = "Cf-Client-Cert-Der-Base64"
+    leaf = b64(pki.leaf.der)
+    assert fetch(client, HTTP_CF_CLIENT_CERT_DER_BASE64=leaf).status_code == 200
+    # The format's default header is no longer read.
+    assert fetch(client, HTTP_X_SSL_CLIENT_CERT_DER=leaf).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("garbage!", "bad_characters"),
+        ("-----BEGIN%20CERTIFICATE-----%0AMIIB", "pem_malformed"),
+        ("%00", "bad_characters"),
+        ("%250A", "double_encoded"),
+        ("A" * 64 * 1024, "header_too_large"),
+    ],
+)
+def test_b6_a_malformed_value_is_a_403_with_a_logged_reason(
+    client, guarded, access_log, value, reason
+):
+    response = fetch(client, cert=value)
+    assert response.status_code == 403
+    assert access_log.last["decision"] == "deny"
+    assert access_log.last["reason"] == reason
+
+
+def test_b6_a_truncated_certificate_is_a_403(client, guarded, pki, access_log):
+    pem = pki.leaf.pem
+    cut = pem[:200] + pem[-26:]  # armour intact, body cut short
+    assert fetch(client, cert=quote(cut, safe="")).status_code == 403
+    assert access_log.last["reason"] in {"bad_base64", "cert_malformed"}
+
+
+def test_b6_crlf_in_a_value_is_a_403(client, guarded, pki, access_log):
+    assert fetch(client, cert=escaped(pki.leaf) + "\r\nX-Injected: 1").status_code == 403
+    assert access_log.last["reason"] == "bad_characters"
+
+
+def test_b7_a_private_key_block_is_a_403_and_never_logged(client, guarded, pki, access_log):
+    value = quote(pki.leaf.pem + pki.leaf.key_pem, safe="")
+    assert fetch(client, cert=value).status_code == 403
+    assert access_log.last["reason"] == "private_key"
+    key_body = pki.leaf.key_pem.splitlines()[1]
+    assert key_body not in str(access_log.records)
+    assert "BEGIN PRIVATE KEY" not in str(access_log.records)
+
+
+def test_b7_two_leaves_are_a_403(client, guarded, pki, access_log, settings):
+    settings.ACCESSCTL_CLIENT_CERT_FORMAT = "alb"
+    from tests.factories import certs
+
+    second = certs.make_leaf(pki.inter, "device-2")
+    value = quote(pki.leaf.pem + second.pem, safe="+=/")
+    assert fetch(client, HTTP_X_AMZN_MTLS_CLIENTCERT=value).status_code == 403
+    assert access_log.last["reason"] == "multiple_leaves"
+
+
+def test_b8_xfcc_with_several_elements_is_a_403(client, guarded, pki, access_log, settings):
+    settings.ACCESSCTL_CLIENT_CERT_FORMAT = "envoy"
+    one = f"Hash=ab;Cert={escaped(pki.leaf)}"
+    assert fetch(client, HTTP_X_FORWARDED_CLIENT_CERT=f"{one},{one}").status_code == 403
+    assert access_log.last["reason"] == "xfcc_multiple_elements"
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(fmt=st.sampled_from(sorted(fwd.FORMATS)), raw=st.binary(max_size=2000))
+def test_b6_random_bytes_in_any_format_are_never_a_500(client, guarded, settings, fmt, raw):
+    settings.ACCESSCTL_CLIENT_CERT_FORMAT = fmt
+    header = meta_key(fwd.FORMATS[fmt])
+    response = fetch(client, **{header: raw.decode("latin-1")})
+    assert response.status_code == 403

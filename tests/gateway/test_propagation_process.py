@@ -1,0 +1,121 @@
+"""A change saved through the ORM is enforced by another process within one second, and a
+process whose database (and cache) become unreachable fails closed and recovers by itself.
+
+These need a server database that a second process can share: skipped (with the reason) when
+the suite runs on in-memory SQLite; CI runs the suite again on PostgreSQL and Redis, where
+they run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import connection
+
+from tests.gateway.conftest import HOST, add_policy, escaped
+from tests.gateway.processes import (
+    Gunicorn,
+    TcpProxy,
+    cache_url,
+    database_url,
+    server_database_reason,
+)
+from tests.policies.trustdata import bind
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def server_database():
+    reason = server_database_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def clean_shared_cache():
+    """Leave nothing behind in a shared cache (a Redis database number of the test run's own)."""
+    yield
+    from django.core.cache import cache
+
+    from apps.gateway.config import cache_is_shared
+
+    if cache_is_shared():
+        cache.clear()
+
+
+def settle(check: Callable[[], bool], *, timeout: float = 5.0, streak: int = 6) -> float:
+    """Seconds until ``check`` held for ``streak`` requests in a row (reaching every worker)."""
+    start = time.monotonic()
+    first_ok: float | None = None
+    in_a_row = 0
+    while time.monotonic() - start < timeout:
+        if check():
+            first_ok = first_ok if in_a_row else time.monotonic()
+            in_a_row += 1
+            if in_a_row >= streak:
+                return first_ok - start
+        else:
+            in_a_row = 0
+        time.sleep(0.02)
+    raise AssertionError(f"not settled within {timeout} s")
+
+
+def test_a_change_saved_through_the_orm_is_enforced_by_another_process_within_a_second(
+    pki, tmp_path
+):
+    bind("Fleet", [HOST], pki.root, pki.inter)
+    with Gunicorn(tmp_path) as server:
+        assert settle(lambda: server.get(HOST)[0] == 200) < 1.0  # a CA alone guards nothing
+        policy = add_policy()  # committed: the version is bumped on commit
+        assert settle(lambda: server.get(HOST)[0] == 403) < 1.0
+        policy.enabled = False
+        policy.save()
+        assert settle(lambda: server.get(HOST)[0] == 200) < 1.0
+
+
+def test_the_underscore_spelling_never_reaches_the_other_process(pki, tmp_path):
+    bind("Fleet", [HOST], pki.root, pki.inter)
+    add_policy()
+    with Gunicorn(tmp_path) as server:
+        value = escaped(pki.leaf)
+        assert server.get(HOST, headers={"X_SSL_Client_Cert": value})[0] == 403
+        assert server.get(HOST, headers={"X-SSL-Client-Cert": value})[0] == 200
+
+
+def _proxied(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or (6379 if "redis" in url else 5432)
+
+
+def test_an_unreachable_database_and_cache_fail_closed_and_recover(pki, tmp_path):
+    bind("Fleet", [HOST], pki.root, pki.inter)
+    add_policy()
+    db = connection.settings_dict
+    with TcpProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)) as db_proxy:
+        env = {"DATABASE_URL": database_url("127.0.0.1", db_proxy.port)}
+        proxies = [db_proxy]
+        if cache_url().startswith("redis"):
+            cache_proxy = TcpProxy(*_proxied(cache_url()))
+            cache_proxy.up()
+            proxies.append(cache_proxy)
+            parts = urlsplit(cache_url())
+            env["CACHE_URL"] = f"redis://127.0.0.1:{cache_proxy.port}{parts.path}"
+        try:
+            with Gunicorn(tmp_path, **env) as server:
+                assert settle(lambda: server.get(HOST)[0] == 403) < 1.0
+                for proxy in proxies:
+                    proxy.down()
+                # Unconfirmed for longer than MAX_STALENESS (1 s): 503, never a pass.
+                assert settle(lambda: server.get(HOST)[0] == 503) < 2.5
+                assert server.get(HOST, headers={"X-SSL-Client-Cert": escaped(pki.leaf)})[0] == 503
+                assert server.get("localhost")[0] == 302  # the dashboard host is unaffected
+                for proxy in proxies:
+                    proxy.up()
+                assert settle(lambda: server.get(HOST)[0] == 403) < 2.0
+        finally:
+            for proxy in proxies:
+                proxy.down()
