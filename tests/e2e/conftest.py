@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -237,6 +237,18 @@ class Stack:
         self.processes.clear()
 
 
+def outside_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment without anything accessctl's settings read, so the servers run with
+    the harness's settings and the development defaults (ALLOWED_HOSTS allows .localhost),
+    whatever the developer's shell exports."""
+    return {
+        key: value
+        for key, value in environ.items()
+        if not key.startswith(("ACCESSCTL_", "DJANGO_", "SECURE_", "SESSION_", "CSRF_"))
+        and key not in {"ALLOWED_HOSTS", "DATABASE_URL", "CACHE_URL", "SECRET_KEY", "DEBUG"}
+    }
+
+
 def _write_client(root: Path, name: str, issued: certfactory.Issued) -> ClientCert:
     cert, key = root / f"{name}.pem", root / f"{name}.key"
     cert.write_text(issued.pem)
@@ -320,7 +332,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, e2e_database: str) -> Iterat
     }
 
     env = {
-        **os.environ,
+        **outside_settings(os.environ),
         "ACCESSCTL_ENV": "development",
         "DJANGO_SETTINGS_MODULE": "accessctl.settings",
         "ACCESSCTL_DATA_DIR": str(root / "data"),
@@ -333,7 +345,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, e2e_database: str) -> Iterat
         "ACCESSCTL_SNI_HEADER": SNI_HEADER,
         "ACCESSCTL_WORKERS": "2",
     }
-    env.pop("ALLOWED_HOSTS", None)  # the development default allows .localhost
     stack = Stack(
         root=root,
         env=env,

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -21,7 +22,7 @@ from django.core.management.base import CommandError
 
 from apps.console.management.commands.demo import free_port
 from tests.conftest import require_tool
-from tests.e2e.conftest import REPO
+from tests.e2e.conftest import REPO, outside_settings
 
 
 def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 60) -> list[str]:
@@ -71,7 +72,7 @@ def test_the_demo_prints_two_curl_commands_that_answer_403_then_200(tmp_path: Pa
     require_tool(shutil.which("curl") is not None, "curl is not installed")
     port = free_port()
     env = {
-        **os.environ,
+        **outside_settings(os.environ),
         "ACCESSCTL_ENV": "development",
         "ACCESSCTL_DATA_DIR": str(tmp_path / "data"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
@@ -122,8 +123,9 @@ def test_the_demo_prints_two_curl_commands_that_answer_403_then_200(tmp_path: Pa
     ],
 )
 def test_bad_options_are_refused_with_exit_code_2_before_anything_is_made(
-    tmp_path: Path, args: list[str], message: str
+    tmp_path: Path, args: list[str], message: str, settings: Any
 ) -> None:
+    settings.ALLOWED_HOSTS = [".localhost"]
     with pytest.raises(CommandError) as refused:
         call_command("demo", "--dir", str(tmp_path / "demo"), *args)
 
