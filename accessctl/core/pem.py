@@ -30,8 +30,11 @@ _END = re.compile(r"^-----END ([A-Z0-9 ]+)-----$")
 # Any armour that announces a private key, whatever the format: PKCS#8 ("PRIVATE KEY",
 # "ENCRYPTED PRIVATE KEY"), PKCS#1 ("RSA PRIVATE KEY"), SEC1 ("EC PRIVATE KEY"), DSA, OpenSSH,
 # PGP ("PGP PRIVATE KEY BLOCK"). Case-insensitive and tolerant of spacing, because a sloppy
-# paste must still be caught. PuTTY key files have no armour but a fixed first line.
-_PRIVATE_KEY = re.compile(r"-{3,}\s*BEGIN[^\n]*PRIVATE\s+KEY|PuTTY-User-Key-File-", re.IGNORECASE)
+# paste must still be caught; an END line alone counts too (a paste that lost its BEGIN line
+# still holds the key). PuTTY key files have no armour but a fixed first line.
+_PRIVATE_KEY = re.compile(
+    r"-{3,}\s*(?:BEGIN|END)[^\n]*PRIVATE\s+KEY|PuTTY-User-Key-File-", re.IGNORECASE
+)
 _BASE64_LINE = re.compile(r"^[A-Za-z0-9+/=]*$")
 CERTIFICATE_LABEL = "CERTIFICATE"
 

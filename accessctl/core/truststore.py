@@ -41,6 +41,7 @@ from accessctl.core.pem import BundleError, parse_pem_bundle
 __all__ = [
     "BundleError",
     "CaFacts",
+    "bundle_pem",
     "certificate_label",
     "short_fingerprint",
     "validate_ca_bundle",
@@ -85,6 +86,21 @@ class CaFacts:
     signature_algorithm: str
     is_root: bool  # self-signed: a trust anchor; otherwise an intermediate
     der: bytes
+
+    def to_pem(self) -> str:
+        """The certificate alone, PEM-encoded."""
+        cert = x509.load_der_x509_certificate(self.der)
+        return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def bundle_pem(certificates: Sequence[CaFacts]) -> str:
+    """The accepted certificates as one PEM bundle, in upload order.
+
+    What is stored, rather than the text as pasted: comments between blocks are dropped, so
+    nothing but certificates is ever persisted — not even a private key that lost its armour
+    and therefore could not be recognised.
+    """
+    return "".join(facts.to_pem() for facts in certificates)
 
 
 def short_fingerprint(fingerprint: str) -> str:

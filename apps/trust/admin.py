@@ -117,7 +117,7 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
                 "one on the same hostnames, then disable or delete this one.",
             },
         ),
-        ("Bundle as uploaded", {"classes": ["collapse"], "fields": ["bundle_text"]}),
+        ("Bundle (PEM)", {"classes": ["collapse"], "fields": ["bundle_text"]}),
         ("History", {"fields": ["created", "updated"]}),
     ]
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from accessctl.core.hostnames import InvalidHostname, parse_hostname_list
 from accessctl.core.pem import MAX_BUNDLE_BYTES, MAX_CERTIFICATES, BundleError, decode_upload
 from apps.trust.models import MtlsCertificate
-from apps.trust.services import CheckedUpload, certificate_check
+from apps.trust.services import certificate_check, parse_hostnames
 
 HOSTNAMES_HELP = (
     "The fully-qualified hostnames this CA guards, separated by commas or new lines, e.g. "
@@ -74,8 +74,6 @@ class MtlsCertificateAddForm(forms.ModelForm):
         # validation only sees the name (the admin passes fields=None to keep this).
         fields = ["name"]
 
-    checked: CheckedUpload | None = None
-
     def clean(self) -> dict[str, Any]:
         """Take the bundle from the textarea or the file, then check the whole upload.
 
@@ -85,7 +83,7 @@ class MtlsCertificateAddForm(forms.ModelForm):
         cleaned = super().clean()
         pem_field, pem = self._bundle_text(cleaned)
         try:
-            self.checked = certificate_check(
+            certificate_check(
                 name=cleaned.get("name") or "",
                 pem=pem or "",
                 hostnames=[cleaned.get("hostnames") or ""],
@@ -95,8 +93,8 @@ class MtlsCertificateAddForm(forms.ModelForm):
                 target = pem_field if field == "pem" else field
                 if not self.has_error(target):
                     self.add_error(target, errors)
-                if field == "pem" and any(e.code == "private_key" for e in errors):
-                    self._forget_pasted_text()
+                if any(e.code == "private_key" for e in errors):
+                    _forget(self, field)
             return cleaned
         cleaned["pem"] = pem
         return cleaned
@@ -121,12 +119,6 @@ class MtlsCertificateAddForm(forms.ModelForm):
             self.add_error("pem_file", ValidationError(exc.message, code=exc.code))
             return "pem_file", None
 
-    def _forget_pasted_text(self) -> None:
-        """Do not send a pasted private key back to the browser in the re-rendered form."""
-        data = self.data.copy()
-        data["pem"] = ""
-        self.data = data
-
 
 class MtlsCertificateChangeForm(forms.ModelForm):
     """Change the name, the hostnames and enabled; the bundle itself is read-only."""
@@ -145,6 +137,15 @@ class MtlsCertificateChangeForm(forms.ModelForm):
     def clean_hostnames(self) -> list[str]:
         """Normalized hostnames; the error names the bad one."""
         try:
-            return parse_hostname_list(self.cleaned_data["hostnames"])
-        except InvalidHostname as exc:
-            raise ValidationError(str(exc), code="invalid_hostname") from None
+            return parse_hostnames(self.cleaned_data["hostnames"])
+        except ValidationError as exc:
+            if exc.code == "private_key":
+                _forget(self, "hostnames")
+            raise
+
+
+def _forget(form: forms.BaseForm, field: str) -> None:
+    """Do not send a pasted private key back to the browser in the re-rendered form."""
+    data = form.data.copy()
+    data[field] = ""
+    form.data = data

@@ -46,8 +46,9 @@ class MtlsCertificateQuerySet(models.QuerySet):
 class MtlsCertificate(models.Model):
     """An uploaded CA bundle (a root plus any intermediates) and the hostnames it guards.
 
-    The bundle text is kept as uploaded; it can never hold a private key because uploads with
-    one are refused before anything is stored.
+    ``pem`` holds the accepted certificates re-encoded in upload order, not the pasted text:
+    uploads with a private key are refused before anything is stored, and comments between
+    blocks are dropped, so nothing but certificates is ever persisted.
     """
 
     name = models.CharField("Name", max_length=100, unique=True)

@@ -23,7 +23,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accessctl.core.hostnames import InvalidHostname, parse_hostname_list
-from accessctl.core.truststore import BundleError, CaFacts, validate_ca_bundle
+from accessctl.core.pem import contains_private_key
+from accessctl.core.truststore import BundleError, CaFacts, bundle_pem, validate_ca_bundle
 from apps.trust.models import AssociatedHostname, CaCertificate, MtlsCertificate
 
 logger = logging.getLogger("accessctl.trust")
@@ -92,7 +93,11 @@ def certificate_create(
     try:
         with transaction.atomic():
             bundle = MtlsCertificate.objects.create(
-                name=checked.name, pem=pem, enabled=enabled, created_by=author, updated_by=author
+                name=checked.name,
+                pem=bundle_pem(checked.certificates),
+                enabled=enabled,
+                created_by=author,
+                updated_by=author,
             )
             for facts in checked.certificates:
                 # One save per row (not bulk_create): post_save bumps the configuration version.
@@ -195,6 +200,8 @@ def _check_name(
     name = (name or "").strip()
     if not name:
         errors["name"] = [ValidationError("A name is required.", code="required")]
+    elif contains_private_key(name):
+        errors["name"] = [ValidationError("The name contains a private key.", code="private_key")]
     elif len(name) > NAME_MAX_LENGTH:
         errors["name"] = [
             ValidationError(f"At most {NAME_MAX_LENGTH} characters.", code="max_length")
@@ -204,13 +211,28 @@ def _check_name(
     return name
 
 
-def _check_hostnames(values: Iterable[str], errors: dict[str, list[ValidationError]]) -> list[str]:
+def parse_hostnames(values: Iterable[str]) -> list[str]:
+    """Normalized hostnames from field values (each may hold several); ``ValidationError``
+    naming the bad one. A private key pasted into the wrong field is refused without echo."""
     if isinstance(values, str):
         values = [values]  # a single string is one field's text, not a list of characters
+    text = "\n".join(values)
+    if contains_private_key(text):
+        raise ValidationError(
+            "This field contains a private key; remove it (a private key is never uploaded).",
+            code="private_key",
+        )
     try:
-        return parse_hostname_list("\n".join(values))
+        return parse_hostname_list(text)
     except InvalidHostname as exc:
-        errors["hostnames"] = [ValidationError(str(exc), code="invalid_hostname")]
+        raise ValidationError(str(exc), code="invalid_hostname") from None
+
+
+def _check_hostnames(values: Iterable[str], errors: dict[str, list[ValidationError]]) -> list[str]:
+    try:
+        return parse_hostnames(values)
+    except ValidationError as exc:
+        errors["hostnames"] = [exc]
         return []
 
 

@@ -89,6 +89,7 @@ def _private_keys():
         "pgp": "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQdGBGS0\n-----END PGP PRIVATE KEY "
         "BLOCK-----\n",
         "putty": "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\n",
+        "end-line-only": "\n".join(_pkcs8(ec_key).splitlines()[1:]),
     }
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from cryptography import x509
 
-from accessctl.core.truststore import CaFacts, validate_ca_bundle
+from accessctl.core.truststore import CaFacts, bundle_pem, validate_ca_bundle
 from accessctl.core.verify import TrustAnchors, verify_client_chain
 from tests.factories import certs as f
 
@@ -63,3 +63,9 @@ def test_an_accepted_bundle_verifies_clients_of_its_intermediate(chain):
     leaf = f.make_leaf(inter, "device-9")
     verified = verify_client_chain(leaf.cert, [], anchors, now=f.now())
     assert verified.identity.common_name == "device-9"
+
+
+def test_the_stored_bundle_is_the_certificates_alone_in_upload_order(chain):
+    root, inter = chain
+    text = "comment\r\n" + inter.pem.replace("\n", "\r\n") + "more words\n" + root.pem
+    assert bundle_pem(validate_ca_bundle(text, now=f.now())) == inter.pem + root.pem

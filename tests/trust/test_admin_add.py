@@ -208,3 +208,12 @@ def test_a_post_with_the_csrf_token_is_accepted(admin_user, chain):
     )
     assert response.status_code == 302
     assert counts() == (1, 1, 1)
+
+
+def test_a_private_key_pasted_into_the_hostnames_field_is_not_echoed(admin_client, chain):
+    root, _ = chain
+    response = post(admin_client, pem=root.pem, hostnames=root.key_pem)
+    body = response.content.decode()
+    assert "contains a private key" in body
+    assert not any(line in body for line in key_lines(root.key_pem))
+    assert counts() == (0, 0, 0)

@@ -124,3 +124,19 @@ def test_the_bulk_delete_action_removes_the_selected_certificates(admin_client, 
     assert response.status_code == 302
     assert not MtlsCertificate.objects.exists()
     assert not CaCertificate.objects.exists()
+
+
+def test_a_private_key_pasted_into_the_hostnames_on_change_is_not_echoed(
+    admin_client, uploaded, chain
+):
+    root, _ = chain
+    response = admin_client.post(
+        change_url(uploaded), {"name": "Acme CA", "hostnames": root.key_pem, "enabled": "on"}
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "contains a private key" in body
+    secret = [line for line in root.key_pem.splitlines() if "-----" not in line]
+    assert not any(line in body for line in secret)
+    uploaded.refresh_from_db()
+    assert uploaded.hostname_list() == [HOST]

@@ -37,7 +37,8 @@ def test_an_upload_stores_the_bundle_its_certificates_and_hostnames(chain, admin
     )
     created.refresh_from_db()
     assert created.name == "Acme CA"
-    assert created.pem == pem  # as uploaded
+    # The certificates re-encoded in upload order; the comment and CRLF are not kept.
+    assert created.pem == inter.pem + root.pem
     assert created.enabled is True
     assert created.created_by == admin_user
     assert created.updated_by == admin_user
@@ -221,4 +222,27 @@ def test_a_refused_private_key_reaches_no_log_and_no_row(caplog):
     secret = key_lines(pem)
     assert secret
     assert not any(line in caplog.text or line in str(info.value) for line in secret)
+    assert counts() == (0, 0, 0)
+
+
+def test_an_unarmoured_key_between_blocks_is_never_stored(chain):
+    """A key that lost its BEGIN/END lines cannot be recognised; only certificates are kept."""
+    root, _ = chain
+    body = key_lines(root.key_pem)
+    pem = root.pem + "\n".join(body) + "\n"
+    created = certificate_create(name="Sloppy", pem=pem, hostnames=[HOST], user=None)
+    created.refresh_from_db()
+    assert created.pem == root.pem
+    assert not any(line in created.pem for line in body)
+
+
+@pytest.mark.parametrize("field", ["name", "hostnames"])
+def test_a_private_key_pasted_into_another_field_is_refused(chain, field):
+    root, _ = chain
+    values = {"name": "Fine", "hostnames": [HOST], field: root.key_pem}
+    with pytest.raises(ValidationError) as info:
+        certificate_create(pem=root.pem, user=None, **values)
+    (error,) = info.value.error_dict[field]
+    assert error.code == "private_key"
+    assert not any(line in str(info.value) for line in key_lines(root.key_pem))
     assert counts() == (0, 0, 0)
