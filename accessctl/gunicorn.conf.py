@@ -1,4 +1,8 @@
-"""gunicorn settings; each can be overridden with the usual GUNICORN_* style env below."""
+"""gunicorn settings for accessctl (`gunicorn -c accessctl/gunicorn.conf.py`).
+
+ACCESSCTL_BIND and ACCESSCTL_WORKERS set the address and the number of workers; any other
+gunicorn option can be added with GUNICORN_CMD_ARGS.
+"""
 
 import multiprocessing
 import os
@@ -14,3 +18,7 @@ forwarded_allow_ips = ""
 # Header names with underscores are dropped (gunicorn >= 22 default): X_SSL_Client_Cert can
 # never stand in for X-SSL-Client-Cert.
 header_map = "drop"
+# gunicorn >= 25 opens a runtime control socket at one fixed path per user ($HOME/.gunicorn/
+# gunicorn.ctl): a second instance (the demo, the end-to-end tests, another `make run`) would
+# take it over and remove it on exit, and nothing here uses it. Older gunicorns ignore this.
+control_socket_disable = True
