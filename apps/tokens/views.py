@@ -12,7 +12,7 @@ import logging
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from accessctl.core.hostnames import host_from_header
 from accessctl.core.snapshot import HostConfig
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 JWKS_MAX_AGE = int(keys.PUBLISH_AHEAD.total_seconds())
 
 
-@require_GET
+@require_safe
 def certs(request: HttpRequest) -> JsonResponse:
     """The public signing keys as a JWKS, with ``public_cert``/``public_certs`` like Cloudflare."""
     now = timezone.now()
@@ -70,7 +70,7 @@ def _host_config(request: HttpRequest) -> HostConfig | None:
 
 
 @never_cache
-@require_GET
+@require_safe
 def get_identity(request: HttpRequest) -> JsonResponse:
     """Who the current session belongs to: common name, certificate fingerprint, expiry; 401
     (and the cookie cleared, if it held an invalid token) when there is no valid session."""

@@ -12,6 +12,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accessctl.core import tokens
 from accessctl.core.tokens import SigningKey, TokenError, mint_token, verify_token
@@ -313,3 +315,14 @@ def test_the_kid_thumbprint_is_stable_and_differs_between_keys(key):
 def test_the_issuing_policy_survives_verification(key):
     assert verify(mint(key, policy_id=12), key).policy_id == 12
     assert verify(mint(key), key).policy_id is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=300)
+    | st.from_regex(r"[A-Za-z0-9_\-]{0,40}\.[A-Za-z0-9_\-]{0,80}\.[A-Za-z0-9_\-]{0,40}")
+)
+def test_no_token_value_raises_anything_but_a_token_error(garbage):
+    key = new_signing_key()
+    with pytest.raises(TokenError):
+        verify(garbage, key)

@@ -57,6 +57,7 @@ def test_the_jwks_may_be_cached_briefly_and_holds_no_private_key(client):
 
 def test_the_jwks_answers_only_reads(client):
     assert client.post("/cdn-cgi/access/certs", HTTP_HOST=HOST).status_code == 405
+    assert client.head("/cdn-cgi/access/certs", HTTP_HOST=HOST).status_code == 200
 
 
 def test_logout_clears_the_cookie_with_the_same_attributes(client):

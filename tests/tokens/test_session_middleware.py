@@ -360,3 +360,14 @@ def test_a_signing_key_that_cannot_be_decrypted_fails_closed_with_503(client, gu
         assert get(client, cert=leaf).status_code == 503
         client.cookies[COOKIE] = token
         assert get(client).status_code == 200, "existing sessions still verify"
+
+
+def test_a_token_too_large_for_a_cookie_goes_to_the_application_only(
+    client, guarded, leaf, monkeypatch
+):
+    guarded()
+    monkeypatch.setattr(sessions, "MAX_COOKIE_BYTES", 200)
+    response = get(client, cert=leaf)
+    assert response.status_code == 200
+    assert COOKIE not in response.cookies
+    assert response.json()["assertion"]
