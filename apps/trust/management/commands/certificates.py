@@ -67,12 +67,13 @@ class Command(BaseCommand):
         add.add_argument(
             "--hostname",
             dest="hostnames",
+            metavar="HOST",
             action="append",
             required=True,
             help="an associated hostname; repeat for several",
         )
         add.add_argument("--disabled", action="store_true", help="upload it disabled")
-        add.add_argument("file", help="the PEM file, or - to read standard input")
+        add.add_argument("file", metavar="FILE", help="the PEM file, or - to read standard input")
         listing = sub.add_parser("list", help="list uploaded CA certificates")
         listing.add_argument("--json", action="store_true", help="print a JSON array")
         remove = sub.add_parser("remove", help="remove an uploaded CA certificate by name")
@@ -145,7 +146,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{row['name']}{state}: {', '.join(row['hostnames'])} | {row['subject']} | "
                 f"expires {row['not_after']} ({row['days_left']} days left) | "
-                f"{short_fingerprint(row['fingerprints'][0])}"
+                f"SHA-256 {', '.join(short_fingerprint(fp) for fp in row['fingerprints'])}"
             )
 
     def _remove(self, name: str) -> None:
