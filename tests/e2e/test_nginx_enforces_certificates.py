@@ -3,6 +3,8 @@ refusals. valid.localhost is guarded by CA A with a Non Identity / Valid Certifi
 
 from __future__ import annotations
 
+import json
+
 from tests.e2e.conftest import OTHER, VALID, Stack
 
 
@@ -55,3 +57,12 @@ def test_an_expired_certificate_is_refused_by_accessctl_with_403(stack: Stack) -
 
     assert response.status == 403
     assert "CF_Authorization" not in response.set_cookies()
+
+
+def test_the_guarded_page_shows_the_certificate_nginx_forwarded(stack: Stack) -> None:
+    response = stack.https(VALID, client="good", headers=("Accept: application/json",))
+
+    assert response.status == 200
+    identity = json.loads(response.body)["identity"]
+    assert identity["common_name"] == "device-1"
+    assert identity["fingerprint_sha256"] == stack.clients["good"].issued.fingerprint

@@ -3,6 +3,8 @@ upstream (nginx serving a file) for static.localhost, the same way accessctl gua
 
 from __future__ import annotations
 
+import json
+
 from tests.e2e.conftest import STATIC, STATIC_BODY, Response, Stack
 
 
@@ -77,3 +79,15 @@ def test_a_client_cannot_pick_another_hostnames_policy_with_x_forwarded_host(
     # shipped configuration overwrites the client's copy, so an unguarded name cannot be used.
     for name in ("localhost", "unguarded.localhost"):
         assert _get(stack, headers=(f"X-Forwarded-Host: {name}",)).status == 403
+
+
+def test_the_access_endpoints_answer_on_the_guarded_hostname(stack: Stack) -> None:
+    token = _get(stack, client="good").cookie_value("CF_Authorization")
+    assert token
+
+    identity = _get(stack, "/cdn-cgi/access/get-identity", cookie=token)
+    logout = _get(stack, "/cdn-cgi/access/logout", cookie=token)
+
+    assert identity.status == 200
+    assert json.loads(identity.body)["common_name"] == "device-1"
+    assert logout.cookie_value("CF_Authorization") in ("", '""')
