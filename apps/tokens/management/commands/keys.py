@@ -61,5 +61,6 @@ class Command(BaseCommand):
             self.stdout.write("No signing key yet: one is created on first need.")
         for row in rows:
             self.stdout.write(
-                f"{row['kid']}  {row['algorithm']}  {row['state']:<8}  created {row['created_at']}"
+                f"{row['kid']}  {row['algorithm']}  {row['state']:<8}  "
+                f"created {row['created_at']}  signs from {row['signs_from']}"
             )
