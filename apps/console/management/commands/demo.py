@@ -397,7 +397,11 @@ class Command(BaseCommand):
             **os.environ,
             "ACCESSCTL_BIND": f"127.0.0.1:{port}",
             "ACCESSCTL_WORKERS": "2",
+            # What the demo's nginx (or curl, without it) sends, from loopback, whatever the
+            # shell exports for a real deployment.
+            "ACCESSCTL_TRUSTED_PROXIES": "127.0.0.1/32",
             "ACCESSCTL_CLIENT_CERT_FORMAT": "nginx",
+            "ACCESSCTL_CLIENT_CERT_HEADER": "",
             "ACCESSCTL_SNI_HEADER": SNI_HEADER if with_sni else "",
         }
         return start_server(
