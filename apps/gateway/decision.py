@@ -18,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import ipaddress
+import itertools
 import logging
+import os
 import re
-import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -39,6 +40,10 @@ from apps.gateway import config, verification
 logger = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Request ids: unique, not secret. A random per-process prefix and a counter cost nothing,
+# where a uuid4 per request reads the OS random source each time.
+_ID_PREFIX = os.urandom(8).hex()
+_id_counter = itertools.count(1)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -128,17 +133,21 @@ def _networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
 
 def is_trusted_proxy(remote_addr: str) -> bool:
     """True when the immediate peer may set the certificate (and SNI, forwarding) headers."""
+    return _trusted(remote_addr, tuple(str(e) for e in settings.ACCESSCTL_TRUSTED_PROXIES))
+
+
+@functools.lru_cache(maxsize=1024)
+def _trusted(remote_addr: str, entries: tuple[str, ...]) -> bool:
     try:
         address = ipaddress.ip_address(remote_addr)
     except ValueError:
         return False
-    networks = _networks(tuple(str(e) for e in settings.ACCESSCTL_TRUSTED_PROXIES))
-    return any(address in network for network in networks)
+    return any(address in network for network in _networks(entries))
 
 
-def _host_key(host: str) -> str:
+def _host_key(host: str, hostname: str | None = None) -> str:
     """A Host value as compared with ACCESSCTL_DASHBOARD_HOSTS (hostnames and IP literals)."""
-    hostname = host_from_header(host)
+    hostname = hostname or host_from_header(host)
     if hostname is not None:
         return hostname
     host = host.strip().lower()
@@ -147,9 +156,18 @@ def _host_key(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def is_dashboard_host(host: str) -> bool:
-    """True for the hostnames that serve the dashboard (never enforced)."""
-    return _host_key(host) in {_host_key(h) for h in settings.ACCESSCTL_DASHBOARD_HOSTS}
+@functools.lru_cache(maxsize=8)
+def _dashboard_keys(entries: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(_host_key(entry) for entry in entries)
+
+
+def is_dashboard_host(host: str, hostname: str | None = None) -> bool:
+    """True for the hostnames that serve the dashboard (never enforced).
+
+    ``hostname`` is ``host`` already normalized, when the caller has it.
+    """
+    entries = tuple(str(e) for e in settings.ACCESSCTL_DASHBOARD_HOSTS)
+    return _host_key(host, hostname) in _dashboard_keys(entries)
 
 
 def request_id_for(req: AccessRequest, trusted: bool) -> str:
@@ -158,7 +176,7 @@ def request_id_for(req: AccessRequest, trusted: bool) -> str:
         given = str(req.headers.get("HTTP_X_REQUEST_ID", ""))
         if _REQUEST_ID.match(given):
             return given
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_id_counter):08x}"
 
 
 def _header(req: AccessRequest, name: str) -> str:
@@ -198,12 +216,12 @@ def decide(req: AccessRequest, *, now: dt.datetime | None = None) -> Decision:
     """Decide ``req``; never raises for anything a client can send."""
     trusted = is_trusted_proxy(req.remote_addr)
     request_id = request_id_for(req, trusted)
-    if is_dashboard_host(req.host):
+    hostname = host_from_header(req.host)
+    if is_dashboard_host(req.host, hostname):
         return Decision(Verdict.DASHBOARD, "dashboard_host", request_id)
     snapshot = config.current_snapshot()
     if snapshot is None:
         return Decision(Verdict.UNAVAILABLE, "config_unconfirmed", request_id)
-    hostname = host_from_header(req.host)
     host = snapshot.host(hostname) if hostname else None
     if hostname is None or host is None or not host.enforced:
         return Decision(Verdict.UNGUARDED, "no_policy", request_id, hostname)

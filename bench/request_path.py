@@ -1,0 +1,169 @@
+"""Benchmark of the request path: the cost of a guarded request relative to an unguarded one.
+
+    .venv/bin/python bench/request_path.py [--requests 2000]
+
+Runs in-process (Django's WSGI handler through the test client, no network) against a
+throwaway SQLite database, with the shipped settings otherwise (check interval 0.5 s, so the
+version stamp is read from the database twice a second, as in production with LocMemCache).
+Reports microseconds per request and the ratio to an unguarded request measured in the same
+run, for:
+
+- unguarded: a hostname with no policy (the baseline: Django + the middleware's lookups);
+- guarded, allowed: a valid certificate seen before (verification cached), session issued;
+- guarded, refused: no certificate;
+- guarded, new certificate each time: every request a distinct valid leaf (a cache miss:
+  parse, chain verification and identity extraction each time);
+- guarded, flood of bad certificates: distinct leaves from an unknown CA.
+
+A second table times the decision function alone (no request cycle, no view, no session), so
+that the enforcement cost is not hidden behind the page rendering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def setup(tmp: str) -> None:
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "accessctl.settings",
+            "ACCESSCTL_ENV": "development",
+            "ACCESSCTL_DATA_DIR": tmp,
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+            "CACHE_URL": "locmemcache://bench",
+            "ALLOWED_HOSTS": "app.example.com,open.example.com,localhost",
+            "LOG_LEVEL": "ERROR",
+        }
+    )
+    import django
+
+    django.setup()
+    import logging
+
+    from django.core.management import call_command
+
+    logging.getLogger("accessctl.access").setLevel(logging.ERROR)  # no log I/O in the timing
+    logging.getLogger("django.request").setLevel(logging.CRITICAL)
+    call_command("migrate", verbosity=0)
+
+
+def cold(meta_for):
+    """Mark a case whose certificates must be verified afresh in every round."""
+    meta_for.cold = True
+    return meta_for
+
+
+def forget_results(meta_for) -> None:
+    from apps.gateway import verification
+
+    if getattr(meta_for, "cold", False):
+        verification.results.clear()
+
+
+def measure(client, n: int, meta_for) -> float:
+    """Median of 5 rounds of ``n`` requests, in microseconds per request."""
+    rounds = []
+    for _ in range(5):
+        forget_results(meta_for)
+        metas = [meta_for(i) for i in range(n)]
+        start = time.perf_counter()
+        for meta in metas:
+            client.cookies.clear()
+            client.get("/", **meta)
+        rounds.append((time.perf_counter() - start) / n * 1e6)
+    return statistics.median(rounds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per round")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        setup(tmp)
+        from django.test import Client
+
+        from apps.gateway.config import bump_version
+        from apps.policies.models import AccessPolicy, PolicyRule
+        from tests.factories import certs
+        from tests.policies.trustdata import bind
+
+        root = certs.make_ca("Bench Root")
+        inter = certs.make_ca("Bench Devices", issuer=root)
+        bind("Bench", ["app.example.com"], root, inter)
+        policy = AccessPolicy.objects.create(hostname="app.example.com", name="devices")
+        PolicyRule.objects.create(policy=policy, group="include", type="valid_certificate")
+        bump_version()
+
+        n = args.requests
+        fresh = [quote(certs.make_leaf(inter, f"d{i}").pem, safe="") for i in range(n)]
+        stranger = certs.make_ca("Unknown CA")
+        bad = [quote(certs.make_leaf(stranger, f"x{i}").pem, safe="") for i in range(n)]
+        known = quote(certs.make_leaf(inter, "device-1").pem, safe="")
+
+        def meta(host: str, cert: str | None = None) -> dict[str, str]:
+            base = {"HTTP_HOST": host, "REMOTE_ADDR": "127.0.0.1"}
+            return {**base, "HTTP_X_SSL_CLIENT_CERT": cert} if cert else base
+
+        client = Client()
+        for host in ("open.example.com", "app.example.com"):  # warm up
+            client.get("/", **meta(host, known))
+        cases = {
+            "unguarded": lambda i: meta("open.example.com"),
+            "guarded, allowed (cached verification)": lambda i: meta("app.example.com", known),
+            "guarded, refused (no certificate)": lambda i: meta("app.example.com"),
+            "guarded, new certificate each request": cold(
+                lambda i: meta("app.example.com", fresh[i])
+            ),
+            "guarded, flood of unknown-CA certificates": cold(
+                lambda i: meta("app.example.com", bad[i])
+            ),
+        }
+        report(
+            "Whole request (test client, middleware, session, view)",
+            {name: measure(client, n, case) for name, case in cases.items()},
+        )
+        report(
+            "The decision alone (apps.gateway.decision.decide)",
+            {name: measure_decide(n, case) for name, case in cases.items()},
+        )
+
+
+def measure_decide(n: int, meta_for) -> float:
+    """Like :func:`measure`, for the decision function only (no Django request cycle)."""
+    from apps.gateway.decision import AccessRequest, decide
+
+    rounds = []
+    for _ in range(5):
+        forget_results(meta_for)
+        requests = []
+        for i in range(n):
+            meta = meta_for(i)
+            requests.append(AccessRequest("127.0.0.1", meta["HTTP_HOST"], "/", meta))
+        start = time.perf_counter()
+        for req in requests:
+            decide(req)
+        rounds.append((time.perf_counter() - start) / n * 1e6)
+    return statistics.median(rounds)
+
+
+def report(title: str, results: dict[str, float]) -> None:
+    base = results["unguarded"]
+    print(f"\n{title}")
+    print(f"{'request':45} {'µs/request':>11} {'× unguarded':>12}")
+    for name, micros in results.items():
+        print(f"{name:45} {micros:11.1f} {micros / base:12.2f}")
+
+
+if __name__ == "__main__":
+    main()
