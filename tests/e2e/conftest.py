@@ -71,10 +71,6 @@ class Response:
     headers: dict[str, list[str]]
     body: str
 
-    def header(self, name: str) -> str | None:
-        values = self.headers.get(name.lower())
-        return values[-1] if values else None
-
     def set_cookies(self) -> dict[str, str]:
         """Name → full Set-Cookie line (value and attributes)."""
         cookies = {}
@@ -84,6 +80,7 @@ class Response:
         return cookies
 
     def cookie_value(self, name: str) -> str | None:
+        """The value a Set-Cookie line gives cookie ``name``; None when none was sent."""
         line = self.set_cookies().get(name)
         return line.split(";", 1)[0].split("=", 1)[1] if line else None
 
@@ -118,8 +115,8 @@ def run_curl(args: Sequence[str]) -> Response:
 
 
 @dataclass
-class ClientCert:
-    """A client certificate written to the run's directory, for curl --cert/--key."""
+class CertFiles:
+    """A certificate and its key written to the run's directory (curl --cert/--key, nginx)."""
 
     issued: certfactory.Issued
     cert: Path
@@ -139,7 +136,7 @@ class Stack:
     env: dict[str, str]
     server_ca: Path
     server_key: Path
-    clients: dict[str, ClientCert]
+    clients: dict[str, CertFiles]
     https_port: int = 0  # deploy/nginx/accessctl.conf
     forward_auth_port: int = 0  # deploy/nginx/forward-auth.conf
     gunicorn_port: int = 0
@@ -232,6 +229,7 @@ class Stack:
         return "\n".join(parts)
 
     def stop(self) -> None:
+        """Stop every server the stack started, last started first."""
         for process in reversed(self.processes):
             stop_process(process)
         self.processes.clear()
@@ -249,12 +247,12 @@ def outside_settings(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def _write_client(root: Path, name: str, issued: certfactory.Issued) -> ClientCert:
+def _write_cert_files(root: Path, name: str, issued: certfactory.Issued) -> CertFiles:
     cert, key = root / f"{name}.pem", root / f"{name}.key"
     cert.write_text(issued.pem)
     key.touch(mode=0o600)
     key.write_text(issued.key_pem)
-    return ClientCert(issued, cert, key)
+    return CertFiles(issued, cert, key)
 
 
 def _database_url(db: dict, name: str) -> str:
@@ -313,14 +311,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory, e2e_database: str) -> Iterat
     )
     server_ca_path = root / "server-ca.pem"
     server_ca_path.write_text(server_ca.pem)
-    server_files = _write_client(root, "server", server)
+    server_files = _write_cert_files(root, "server", server)
     ca_a = certfactory.make_ca("e2e Devices A")
     ca_b = certfactory.make_ca("e2e Devices B")
     (root / "ca-a.pem").write_text(ca_a.pem)
     (root / "ca-b.pem").write_text(ca_b.pem)
     long_ago = certfactory.now() - dt.timedelta(days=30)
     clients = {
-        name: _write_client(root, name, issued)
+        name: _write_cert_files(root, name, issued)
         for name, issued in {
             "good": certfactory.make_leaf(ca_a, "device-1"),
             "device-7": certfactory.make_leaf(ca_a, "device-7"),
@@ -385,7 +383,7 @@ def add_certificate(stack: Stack, name: str, pem: Path, hostnames: list[str]) ->
     stack.accessctl("certificates", "add", "--name", name, *bound, str(pem))
 
 
-def _start_servers(stack: Stack, server: ClientCert) -> None:
+def _start_servers(stack: Stack, server: CertFiles) -> None:
     """Start gunicorn, then one nginx with both shipped templates and a static upstream."""
     stack.gunicorn_port = free_port()
     stack.start(
