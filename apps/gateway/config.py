@@ -17,7 +17,9 @@ configuration it cannot vouch for. The next successful check restores service by
 
 The cached copy of the stamp has a TTL (:data:`VERSION_CACHE_TTL`): if a bump reached the
 database but not the cache (the cache was unreachable from the writer only), workers still
-pick the change up from the database within that time.
+pick the change up from the database within that time. And every
+:data:`FULL_REBUILD_SECONDS` a worker rebuilds its snapshot whatever the stamp says, for
+changes that never bumped it (a queryset ``update()``, raw SQL).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ logger = logging.getLogger(__name__)
 
 VERSION_CACHE_KEY = "accessctl:config-version"
 VERSION_CACHE_TTL = 30
+# Even with an unchanged stamp, a worker rebuilds its snapshot this often: a change that
+# bypassed the signals (a queryset update, raw SQL, a bump that failed) is enforced within a
+# minute rather than never. Four queries per worker per minute.
+FULL_REBUILD_SECONDS = 60.0
 INITIAL_VERSION = "initial"  # no change was ever saved: a confirmed, valid state
 
 
@@ -120,6 +126,7 @@ class ConfigHolder:
         self._clock = clock
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
+        self._built_at = -float("inf")
         self._checked_at = -float("inf")
         self._confirmed_at = -float("inf")
 
@@ -148,8 +155,13 @@ class ConfigHolder:
             # Read the stamp *before* building: a change committed meanwhile is then either in
             # this snapshot or announced by a newer stamp at the next check, never lost.
             version = self._read()
-            if self._snapshot is None or self._snapshot.version != version:
+            if (
+                self._snapshot is None
+                or self._snapshot.version != version
+                or started - self._built_at >= FULL_REBUILD_SECONDS
+            ):
                 self._snapshot = self._build(version)
+                self._built_at = started
                 logger.info("configuration snapshot %s loaded", version)
         except Exception:  # database, cache or a broken row: fail closed after MAX_STALENESS
             logger.exception("configuration could not be confirmed")
@@ -166,13 +178,13 @@ class ConfigHolder:
         """Serve ``snapshot`` as confirmed now (tests and the benchmark)."""
         with self._lock:
             self._snapshot = snapshot
-            self._checked_at = self._confirmed_at = self._clock()
+            self._checked_at = self._confirmed_at = self._built_at = self._clock()
 
     def reset(self) -> None:
         """Forget everything: the next request loads from the store (tests)."""
         with self._lock:
             self._snapshot = None
-            self._checked_at = self._confirmed_at = -float("inf")
+            self._checked_at = self._confirmed_at = self._built_at = -float("inf")
 
 
 holder = ConfigHolder()

@@ -144,3 +144,15 @@ def test_concurrent_requests_trigger_one_build(store):
         t.join()
     assert store.builds == ["v1"]
     assert [r.version for r in results] == ["v1"] * 8
+
+
+def test_the_snapshot_is_rebuilt_now_and_then_even_without_a_new_version(store):
+    # A change that bypassed the signals (a queryset update) is enforced within a minute.
+    holder = store.holder()
+    holder.current()
+    store.now += 30
+    holder.current()
+    assert store.builds == ["v1"]
+    store.now += 31
+    holder.current()
+    assert store.builds == ["v1", "v1"]
