@@ -279,7 +279,8 @@ def e2e_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import psycopg
     from psycopg import sql
 
-    name = f"{str(db['NAME']).removeprefix('test_')}_e2e"
+    # Per run (pid): two suites on one server never drop each other's database.
+    name = f"{str(db['NAME']).removeprefix('test_')}_e2e_{os.getpid()}"
     params = {
         "dbname": "postgres",
         "user": db.get("USER") or None,
