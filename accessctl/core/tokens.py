@@ -262,8 +262,9 @@ def session_applies(policies: Sequence[Policy], policy_id: int | None, path: str
 
     A token does not carry the whole certificate, so the policies are not evaluated again.
     Instead: the issuing policy must still be enabled (the epoch already guarantees its rules
-    are unchanged) and cover ``path``, and no Block policy evaluated before it may cover
-    ``path`` -- such a Block might match this certificate, so the certificate must be shown.
+    are unchanged), give sessions at all (not "No duration") and cover ``path``, and no Block
+    policy evaluated before it may cover ``path`` -- such a Block might match this
+    certificate, so the certificate must be shown.
     Policies after the issuing one cannot change the outcome: it matches first.
     """
     if policy_id is None:
@@ -272,7 +273,12 @@ def session_applies(policies: Sequence[Policy], policy_id: int | None, path: str
         if not path_covered(policy.path_prefix, path):
             continue
         if policy.id == policy_id:
-            return policy.decision in {Decision.ALLOW, Decision.NON_IDENTITY}
+            # A "No duration" policy's token lives for its one request: replayed as a cookie
+            # (or by an origin that received it), it is never a session.
+            return policy.session_seconds > 0 and policy.decision in {
+                Decision.ALLOW,
+                Decision.NON_IDENTITY,
+            }
         if policy.decision == Decision.BLOCK:
             return False
     return False

@@ -14,8 +14,10 @@ VALID = (Rule(RuleGroup.INCLUDE, RuleType.VALID_CERTIFICATE),)
 ADMIN_CN = (Rule(RuleGroup.INCLUDE, RuleType.COMMON_NAME, "intruder"),)
 
 
-def policy(pid: int, decision: Decision, order: int, prefix: str = "/", rules=VALID) -> Policy:
-    return Policy(pid, f"p{pid}", decision, order, rules, 3600, prefix)
+def policy(
+    pid: int, decision: Decision, order: int, prefix: str = "/", rules=VALID, seconds=3600
+) -> Policy:
+    return Policy(pid, f"p{pid}", decision, order, rules, seconds, prefix)
 
 
 def test_the_issuing_policy_covers_the_whole_site():
@@ -72,3 +74,7 @@ def test_a_session_never_outlives_its_certificate():
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["exp"] == int((now + dt.timedelta(hours=2)).timestamp())
     assert claims["pol"] == 7
+
+
+def test_a_no_duration_policy_never_backs_a_session():
+    assert not session_applies([policy(1, Decision.NON_IDENTITY, 1, seconds=0)], 1, "/")

@@ -313,6 +313,13 @@ def test_no_duration_gives_the_application_a_token_but_the_client_no_cookie(clie
     assert get(client).status_code == 403
 
 
+def test_a_no_duration_token_replayed_as_a_cookie_is_refused(client, guarded, leaf):
+    guarded(session_seconds=0)
+    assertion = get(client, cert=leaf).json()["assertion"]
+    client.cookies[COOKIE] = assertion
+    assert get(client).status_code == 403
+
+
 def test_bypass_issues_no_token(client, install_snapshot, root, leaf):
     from accessctl.core.policy import Decision, Policy, Rule, RuleGroup, RuleType
 
