@@ -18,6 +18,11 @@ def test_the_login_page_is_the_access_console_sign_in(page, screenshot, color_sc
     # The console stylesheet is applied: the header takes the console's colour, not Django's.
     header_bg = page.locator("#header").evaluate("e => getComputedStyle(e).backgroundColor")
     assert header_bg not in ("rgb(65, 118, 144)", "rgba(0, 0, 0, 0)")
+    # "Log in" is the page's primary button, in the accent colour like "Add mTLS Certificate".
+    login_bg = page.get_by_role("button", name="Log in").evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
+    assert login_bg in ("rgb(47, 95, 208)", "rgb(59, 111, 224)")
     # The OS colour preference picks the palette: a dark page in dark mode, a light one else.
     brightness = sum(
         map(
