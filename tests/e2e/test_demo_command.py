@@ -107,8 +107,14 @@ def test_the_demo_prints_two_curl_commands_that_answer_403_then_200(tmp_path: Pa
         rest, _ = demo.communicate(timeout=30)
     finally:
         if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGKILL)
-            demo.wait()
+            # A failed assertion above: SIGTERM lets the demo stop its servers (their own
+            # process groups) and clean up; SIGKILL would orphan them.
+            demo.terminate()
+            try:
+                demo.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(demo.pid, signal.SIGKILL)
+                demo.wait()
     assert demo.returncode == 0, rest
     assert "removed the demo CA and policy" in rest
     assert not _listening(port)
