@@ -185,7 +185,7 @@ ACCESSCTL_TRUSTED_PROXIES = env.list(
     "ACCESSCTL_TRUSTED_PROXIES", default=["127.0.0.1/32", "::1/128"]
 )
 # How the terminator forwards the certificate: nginx, nginx-pem, envoy, traefik, der-base64,
-# alb, rfc9440. The header name defaults per format (see apps/gateway/forwarding.py).
+# alb, rfc9440. The header name defaults per format (see accessctl/core/forwarded.py).
 ACCESSCTL_CLIENT_CERT_FORMAT = env.str("ACCESSCTL_CLIENT_CERT_FORMAT", default="nginx")
 ACCESSCTL_CLIENT_CERT_HEADER = env.str("ACCESSCTL_CLIENT_CERT_HEADER", default="")
 # Optional header carrying the TLS SNI (nginx $ssl_server_name); a mismatch with Host is a 421.
@@ -198,7 +198,7 @@ ACCESSCTL_DASHBOARD_HOSTS = env.list(
 ACCESSCTL_CONFIG_CHECK_INTERVAL = env.float("ACCESSCTL_CONFIG_CHECK_INTERVAL", default=0.5)
 # Longest time a worker may go without confirming its configuration before failing closed.
 ACCESSCTL_CONFIG_MAX_STALENESS = env.float("ACCESSCTL_CONFIG_MAX_STALENESS", default=1.0)
-# Longest certificate chain accepted (leaf + intermediates + root).
+# Most intermediates accepted between a client certificate and its root.
 ACCESSCTL_MAX_CHAIN_DEPTH = env.int("ACCESSCTL_MAX_CHAIN_DEPTH", default=4)
 # Seconds a session lasts for policies set to "Same as application session timeout".
 ACCESSCTL_APP_SESSION_DURATION = env.int("ACCESSCTL_APP_SESSION_DURATION", default=86400)
