@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import STATIC, STATIC_BODY, Response, Stack
+from tests.e2e.conftest import STATIC, STATIC_BODY, VALID, Response, Stack
 
 
 def _get(
@@ -91,3 +91,10 @@ def test_the_access_endpoints_answer_on_the_guarded_hostname(stack: Stack) -> No
     assert identity.status == 200
     assert json.loads(identity.body)["common_name"] == "device-1"
     assert logout.cookie_value("CF_Authorization") in ("", '""')
+
+
+def test_the_forward_auth_endpoint_is_not_exposed_by_the_main_site(stack: Stack) -> None:
+    # deploy/nginx/accessctl.conf: clients never reach /_accessctl/ (an oracle otherwise).
+    response = stack.https(VALID, "/_accessctl/forward-auth", client="good")
+
+    assert response.status == 404
