@@ -261,11 +261,10 @@ def _certificate(
     """Verify what the trusted proxy forwarded; any problem becomes a reason code."""
     if not trusted:
         # From anyone else the header is ignored as if absent (the log says so).
-        ignored = (
-            "certificate header from an untrusted peer ignored"
-            if req.headers.get(meta_key(fwd.header_for(settings.ACCESSCTL_CLIENT_CERT_FORMAT)))
-            else ""
-        )
+        header = fwd.FORMATS.get(settings.ACCESSCTL_CLIENT_CERT_FORMAT, "")
+        header = settings.ACCESSCTL_CLIENT_CERT_HEADER or header
+        sent = bool(header) and bool(req.headers.get(meta_key(header)))
+        ignored = "certificate header from an untrusted peer ignored" if sent else ""
         return verification.CertificateResult(None, "no_certificate", ignored, None, now)
     try:
         forwarded = read_certificate(req)
