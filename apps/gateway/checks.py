@@ -5,7 +5,8 @@ everywhere; ``E003`` an unknown format or a bad CIDR; ``W004`` no dashboard host
 production; ``E005`` the middleware sits after sessions/CSRF; ``E006`` the staleness limit is
 shorter than the check interval (every request would fail closed); ``E007`` a header name with
 an underscore (servers drop those, see accessctl/gunicorn.conf.py); ``E008``
-USE_X_FORWARDED_HOST is on (the Host header alone may select a hostname's policy).
+USE_X_FORWARDED_HOST is on (the Host header alone may select a hostname's policy);
+``W009`` no trusted proxy at all (every certificate header is ignored).
 """
 
 from __future__ import annotations
@@ -50,8 +51,17 @@ def check_middleware(**kwargs: Any) -> list[checks.CheckMessage]:
 
 
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
-    """W002, E003, W004, E006, E007 and E008 on the settings."""
+    """W002, E003, W004, E006, E007, E008 and W009 on the settings."""
     errors: list[checks.CheckMessage] = []
+    if not settings.ACCESSCTL_TRUSTED_PROXIES:
+        errors.append(
+            checks.Warning(
+                "ACCESSCTL_TRUSTED_PROXIES is empty: every client-certificate header is ignored"
+                " and every guarded hostname refuses every request.",
+                hint="List the TLS terminator's addresses (default: loopback).",
+                id="accessctl.W009",
+            )
+        )
     for entry in settings.ACCESSCTL_TRUSTED_PROXIES:
         try:
             network = ipaddress.ip_network(str(entry).strip(), strict=False)

@@ -74,3 +74,8 @@ def test_the_checks_are_registered_with_manage_py_check(settings):
         assert "accessctl.E001" in str(exc)
     else:
         raise AssertionError("manage.py check passed without the middleware")
+
+
+def test_w009_no_trusted_proxy_is_a_warning(settings):
+    settings.ACCESSCTL_TRUSTED_PROXIES = []
+    assert ids(check_settings()) == ["accessctl.W009"]

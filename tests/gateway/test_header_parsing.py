@@ -128,3 +128,19 @@ def test_b6_random_bytes_in_any_format_are_never_a_500(client, guarded, settings
     header = meta_key(fwd.FORMATS[fmt])
     response = fetch(client, **{header: raw.decode("latin-1")})
     assert response.status_code == 403
+
+
+def test_b8_xfcc_escaped_quotes_in_subject_follow_envoys_grammar(
+    client, guarded, pki, settings, access_log
+):
+    settings.ACCESSCTL_CLIENT_CERT_FORMAT = "envoy"
+    from tests.factories import certs
+
+    # A Subject whose quoted value holds `\"`, `;`, `,` and a would-be Cert key: one element,
+    # and the Cert that counts is the real key's.
+    decoy = escaped(certs.make_leaf(certs.make_ca("Decoy CA"), "decoy"))
+    subject = f'"CN=x\\",O=\\"Acme, Inc\\";Cert={decoy}"'
+    value = f"Hash=ab;Subject={subject};Cert={escaped(pki.leaf)}"
+    response = fetch(client, HTTP_X_FORWARDED_CLIENT_CERT=value)
+    assert response.status_code == 200
+    assert access_log.last["cert_common_name"] == "device-1"
