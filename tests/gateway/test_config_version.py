@@ -78,9 +78,11 @@ def test_a_second_request_within_the_interval_runs_no_query(
     settings.ACCESSCTL_CONFIG_CHECK_INTERVAL = 60
     settings.ACCESSCTL_CONFIG_MAX_STALENESS = 120
     assert fetch(client).status_code == 403  # loads the snapshot
+    assert fetch(client, cert=escaped(pki.leaf)).status_code == 200  # loads the signing key
     with django_assert_num_queries(0):
         assert fetch(client).status_code == 403
         assert fetch(client, host="unguarded.example.com").status_code == 200
+        assert fetch(client, cert=escaped(pki.leaf)).status_code == 200
 
 
 def test_a_shared_cache_is_read_instead_of_the_database(
