@@ -144,7 +144,7 @@ def _verify(
         return CertificateResult(None, exc.reason, exc.detail, None, now + FAILURE_TTL)
     try:
         presented: ClientIdentity | None = identity_of(loaded.leaf)
-    except ValueError:  # an undecodable extension: the verifier will refuse it too
+    except Exception:  # an undecodable extension, an unknown key type: described by nothing
         presented = None
     try:
         verified = verify_client_chain(
@@ -152,7 +152,10 @@ def _verify(
         )
     except ChainError as exc:
         return CertificateResult(None, exc.reason, exc.detail, presented, now + FAILURE_TTL)
-    except ValueError as exc:  # malformed extensions surface while building the path
-        return CertificateResult(None, "cert_malformed", str(exc)[:200], presented, now)
+    except Exception as exc:
+        # cryptography raises ValueError for malformed extensions and UnsupportedAlgorithm
+        # for an unknown key type (even in a leaf a bound CA signed): refused, never a 500.
+        detail = f"{type(exc).__name__}: {exc}"[:200]
+        return CertificateResult(None, "cert_unsupported", detail, presented, now + FAILURE_TTL)
     expires_at = min(now + RESULT_TTL, *(cert.not_valid_after_utc for cert in verified.chain))
     return CertificateResult(verified.identity, None, "", presented, expires_at)
