@@ -142,7 +142,7 @@ def load_chain(forwarded: ForwardedCertificate) -> LoadedChain:
             is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
         except x509.ExtensionNotFound:
             is_ca = False
-        except ValueError as exc:  # an undecodable extension
+        except Exception as exc:  # undecodable or duplicate extensions (not all ValueError)
             raise ForwardedCertError("cert_malformed", str(exc)[:200]) from None
         if not is_ca:
             raise ForwardedCertError("multiple_leaves", "a forwarded intermediate is not a CA")

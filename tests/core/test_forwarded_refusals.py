@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from urllib.parse import quote
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 
 from accessctl.core import forwarded as fwd
 from tests.factories import certs
@@ -163,3 +166,34 @@ def test_an_rfc9440_chain_without_a_leaf_is_refused(pki):
 
 def test_an_unknown_format_is_refused():
     assert reason("apache", "x") == "unknown_format"
+
+
+def test_a_forwarded_intermediate_with_duplicate_extensions_is_malformed(pki):
+    root, _, leaf, _ = pki
+    placeholder = x509.ObjectIdentifier("2.5.29.99")
+    built = (
+        x509.CertificateBuilder()
+        .subject_name(certs.name("Dup"))
+        .issuer_name(root.cert.subject)
+        .public_key(root.key.public_key())
+        .serial_number(1)
+        .not_valid_before(certs.now())
+        .not_valid_after(certs.now() + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.UnrecognizedExtension(placeholder, b"\x30\x03\x01\x01\xff"), False)
+        .sign(root.key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
+    placeholder_der, basic_constraints_der = (
+        bytes.fromhex("0603551d63"),
+        bytes.fromhex("0603551d13"),
+    )
+    assert built.count(placeholder_der) == 1
+    duplicated = built.replace(placeholder_der, basic_constraints_der)  # a second BasicConstraints
+    value = quote(leaf.pem + x509_pem(duplicated), safe="")
+    assert reason("alb", value) == "cert_malformed"
+
+
+def x509_pem(der: bytes) -> str:
+    body = base64.encodebytes(der).decode()
+    return f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n"
