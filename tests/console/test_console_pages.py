@@ -108,6 +108,12 @@ def test_the_console_stylesheet_comes_after_the_admin_form_styles(client, operat
     assert html.index("admin/css/forms.css") < html.index("console/console.css")
 
 
+def test_every_console_page_gets_the_form_styles_for_custom_forms(client, operator):
+    # Pages that are not Django's own forms (the home page, the policy tester) too.
+    html = client.get(reverse("admin:index")).content.decode()
+    assert html.index("admin/css/forms.css") < html.index("console/console.css")
+
+
 def test_the_stylesheet_defines_the_expiry_flags_and_dark_mode():
     css = open(finders.find("console/console.css"), encoding="utf-8").read()
     for flag in ("expiry-expired", "expiry-14", "expiry-30", "expiry-ok"):
