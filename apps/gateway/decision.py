@@ -213,9 +213,24 @@ def _sni_mismatch(req: AccessRequest, hostname: str) -> bool:
 
 
 def decide(req: AccessRequest, *, now: dt.datetime | None = None) -> Decision:
-    """Decide ``req``; never raises for anything a client can send."""
+    """Decide ``req``; never raises.
+
+    Whatever a client sends ends in a reason code. Should a bug raise anyway, the request is
+    refused as ``unavailable`` (503, ``decision_error``) with the traceback in the log: a
+    failed decision never lets a request through, and never shows a 500 page.
+    """
     trusted = is_trusted_proxy(req.remote_addr)
     request_id = request_id_for(req, trusted)
+    try:
+        return _decide(req, now, trusted, request_id)
+    except Exception:
+        logger.exception("access decision %s failed; refused", request_id)
+        return Decision(Verdict.UNAVAILABLE, "decision_error", request_id, detail="see traceback")
+
+
+def _decide(
+    req: AccessRequest, now: dt.datetime | None, trusted: bool, request_id: str
+) -> Decision:
     hostname = host_from_header(req.host)
     if is_dashboard_host(req.host, hostname):
         return Decision(Verdict.DASHBOARD, "dashboard_host", request_id)

@@ -49,3 +49,16 @@ def test_a_misconfigured_format_refuses_instead_of_failing(
     settings.ACCESSCTL_CLIENT_CERT_FORMAT = "apache"  # also reported by check accessctl.E003
     assert fetch(client, cert=escaped(pki.leaf), remote=remote).status_code == 403
     assert access_log.last["decision"] == "deny"
+
+
+def test_a_failing_decision_is_a_503_never_a_pass_or_a_500(
+    client, guarded, pki, access_log, monkeypatch
+):
+    from apps.gateway import decision
+
+    def broken(policies, facts):
+        raise RuntimeError("a bug in the evaluator")
+
+    monkeypatch.setattr(decision, "evaluate", broken)
+    assert fetch(client, cert=escaped(pki.leaf)).status_code == 503
+    assert access_log.last["reason"] == "decision_error"
