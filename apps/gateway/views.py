@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -13,7 +12,13 @@ from django.views.decorators.http import require_safe
 
 from accessctl.core.hostnames import host_from_header
 from accessctl.core.identity import ClientIdentity
-from apps.gateway.decision import AccessRequest, Decision, Verdict, is_dashboard_host
+from apps.gateway.decision import (
+    AccessRequest,
+    Decision,
+    Verdict,
+    is_dashboard_host,
+    request_id_for,
+)
 from apps.gateway.decision import is_trusted_proxy as trusted_peer
 from apps.gateway.logging import log_decision
 from apps.gateway.middleware import decide_request
@@ -89,7 +94,8 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
     if host_from_header(host) is None and not is_dashboard_host(host):
         # Two X-Forwarded-Host values joined by a comma, or no hostname at all: the guarded
         # host cannot be told, so nothing may pass.
-        decision = Decision(Verdict.DENY, "invalid_forwarded_host", uuid.uuid4().hex)
+        request_id = request_id_for(req, trusted_peer(req.remote_addr))
+        decision = Decision(Verdict.DENY, "invalid_forwarded_host", request_id)
         log_decision(req, decision)
         session = NO_EFFECT
     else:
