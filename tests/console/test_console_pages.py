@@ -126,3 +126,11 @@ def test_the_stylesheet_defines_the_expiry_flags_and_dark_mode():
 def test_the_stylesheet_is_served(client):
     response = client.get("/static/console/console.css")
     assert response.status_code == 200
+
+
+def test_a_section_page_is_titled_by_the_section_with_its_explanation(client, operator):
+    html = client.get(reverse("admin:app_list", args=["trust"])).content.decode()
+    assert "<h1>Service Auth</h1>" in html
+    assert "Who may connect" in html
+    assert "administration</h1>" not in html
+    assert "Add mTLS Certificate" in html
