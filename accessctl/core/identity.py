@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
@@ -112,3 +113,15 @@ def identity_of(cert: x509.Certificate) -> ClientIdentity:
         san_emails=emails,
         san_uris=uris,
     )
+
+
+def presented_identity(cert: x509.Certificate) -> ClientIdentity | None:
+    """What an *unverified* certificate claims, for logs and the tester; None if unreadable.
+
+    An unknown key type or a malformed extension makes cryptography raise on access; such a
+    certificate is described by nothing rather than breaking the caller.
+    """
+    try:
+        return identity_of(cert)
+    except (ValueError, UnsupportedAlgorithm):
+        return None

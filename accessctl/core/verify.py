@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.verification import (
     Criticality,
     ExtensionPolicy,
@@ -95,9 +96,14 @@ def verify_client_chain(
     )
     try:
         verified = verifier.verify(leaf, [*presented_intermediates, *anchors.intermediates])
+        identity = identity_of(leaf)
     except VerificationError as exc:
         raise ChainError(_reason(str(exc)), str(exc)) from None
-    return VerifiedChain(leaf=leaf, chain=tuple(verified.chain), identity=identity_of(leaf))
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        # A malformed extension or an unknown key type, even in a leaf a bound CA signed:
+        # refused like any other failure, never an exception the caller must know about.
+        raise ChainError("cert_unsupported", f"{type(exc).__name__}: {exc}"[:200]) from None
+    return VerifiedChain(leaf=leaf, chain=tuple(verified.chain), identity=identity)
 
 
 def _reason(message: str) -> str:

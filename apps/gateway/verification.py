@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from accessctl.core.forwarded import ForwardedCertError, ForwardedCertificate, load_chain
-from accessctl.core.identity import ClientIdentity, identity_of
+from accessctl.core.identity import ClientIdentity, presented_identity
 from accessctl.core.snapshot import HostConfig
 from accessctl.core.verify import ChainError, verify_client_chain
 
@@ -142,20 +142,12 @@ def _verify(
         loaded = load_chain(forwarded)
     except ForwardedCertError as exc:
         return CertificateResult(None, exc.reason, exc.detail, None, now + FAILURE_TTL)
-    try:
-        presented: ClientIdentity | None = identity_of(loaded.leaf)
-    except Exception:  # an undecodable extension, an unknown key type: described by nothing
-        presented = None
+    presented = presented_identity(loaded.leaf)
     try:
         verified = verify_client_chain(
             loaded.leaf, loaded.intermediates, host.anchors, now=now, max_depth=max_depth
         )
     except ChainError as exc:
         return CertificateResult(None, exc.reason, exc.detail, presented, now + FAILURE_TTL)
-    except Exception as exc:
-        # cryptography raises ValueError for malformed extensions and UnsupportedAlgorithm
-        # for an unknown key type (even in a leaf a bound CA signed): refused, never a 500.
-        detail = f"{type(exc).__name__}: {exc}"[:200]
-        return CertificateResult(None, "cert_unsupported", detail, presented, now + FAILURE_TTL)
     expires_at = min(now + RESULT_TTL, *(cert.not_valid_after_utc for cert in verified.chain))
     return CertificateResult(verified.identity, None, "", presented, expires_at)

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from accessctl.core.identity import ClientIdentity, identity_of
+from accessctl.core.identity import ClientIdentity, presented_identity
 from accessctl.core.policy import Explanation, RequestFacts, describe_rule, explain
 from accessctl.core.snapshot import HostConfig
 from accessctl.core.verify import ChainError, verify_client_chain
@@ -40,7 +40,7 @@ def _verify(
     if not certs:
         return ChainResult(False, "no_certificate", "no certificate was pasted", None, None)
     leaf, extra = certs[0], [*certs[1:], *chain]
-    shown = identity_of(leaf)
+    shown = presented_identity(leaf)
     try:
         verified = verify_client_chain(
             leaf,

@@ -40,13 +40,13 @@ def policies(bound):
     )
 
 
-def test(client, **data):
+def submit(client, **data):
     return client.post(reverse(TESTER), {"hostname": HOST, "path": "/"} | data)
 
 
 def test_a_matching_certificate_is_allowed_by_the_deciding_policy(signed_in, policies, root_ca):
     leaf = certs.make_leaf(root_ca, "device-7")
-    response = test(signed_in, certificate=leaf.pem)
+    response = submit(signed_in, certificate=leaf.pem)
     assert response.status_code == 200
     outcome = response.context["outcome"]
     assert (outcome.allowed, outcome.reason, outcome.policy.name) == (
@@ -64,7 +64,7 @@ def test_a_matching_certificate_is_allowed_by_the_deciding_policy(signed_in, pol
 
 def test_a_blocked_certificate_is_denied_with_the_block_reason(signed_in, policies, root_ca):
     leaf = certs.make_leaf(root_ca, "device-7", ou="Contractors")
-    response = test(signed_in, certificate=leaf.pem)
+    response = submit(signed_in, certificate=leaf.pem)
     outcome = response.context["outcome"]
     assert (outcome.allowed, outcome.reason, outcome.policy.name) == (
         False,
@@ -77,7 +77,7 @@ def test_a_blocked_certificate_is_denied_with_the_block_reason(signed_in, polici
 
 def test_a_certificate_from_an_unbound_ca_is_denied_with_the_chain_reason(signed_in, policies):
     stranger = certs.make_leaf(certs.make_ca("Stranger Root"), "device-7")
-    response = test(signed_in, certificate=stranger.pem)
+    response = submit(signed_in, certificate=stranger.pem)
     outcome = response.context["outcome"]
     assert (outcome.allowed, outcome.reason) == (False, "chain_untrusted")
     html = response.content.decode()
@@ -91,34 +91,34 @@ def test_an_expired_certificate_is_denied_and_its_expiry_shown(signed_in, polici
     leaf = certs.make_leaf(
         root_ca, "device-7", not_before=start, not_after=start + dt.timedelta(days=2)
     )
-    response = test(signed_in, certificate=leaf.pem)
+    response = submit(signed_in, certificate=leaf.pem)
     assert response.context["outcome"].reason == "cert_expired"
     assert "<strong>expired</strong>" in response.content.decode()
 
 
 def test_a_wrong_common_name_is_denied_and_the_found_cn_shown(signed_in, policies, root_ca):
     leaf = certs.make_leaf(root_ca, "device-8")
-    response = test(signed_in, certificate=leaf.pem)
+    response = submit(signed_in, certificate=leaf.pem)
     assert response.context["outcome"].reason == "no_matching_policy"
     assert "CN is &#x27;device-8&#x27;, not &#x27;device-7&#x27;" in response.content.decode()
 
 
 def test_the_chain_field_supplies_intermediates(signed_in, policies, root_ca, intermediate_ca):
     leaf = certs.make_leaf(intermediate_ca, "device-7")
-    without = test(signed_in, certificate=leaf.pem).context["outcome"]
-    with_chain = test(signed_in, certificate=leaf.pem, chain=intermediate_ca.pem)
+    without = submit(signed_in, certificate=leaf.pem).context["outcome"]
+    with_chain = submit(signed_in, certificate=leaf.pem, chain=intermediate_ca.pem)
     assert without.reason == "chain_untrusted"
     assert with_chain.context["outcome"].reason == "policy_allow"
 
 
 def test_no_certificate_means_certificate_required(signed_in, policies):
-    outcome = test(signed_in).context["outcome"]
+    outcome = submit(signed_in).context["outcome"]
     assert (outcome.allowed, outcome.reason) == (False, "certificate_required")
 
 
 def test_an_unenforced_hostname_says_so(signed_in, policies, root_ca):
     leaf = certs.make_leaf(root_ca, "device-7")
-    response = test(signed_in, hostname="api.example.com", certificate=leaf.pem)
+    response = submit(signed_in, hostname="api.example.com", certificate=leaf.pem)
     assert "Decision: <strong>not enforced</strong>" in response.content.decode()
     assert "denied (403)" not in response.content.decode()
 
@@ -132,7 +132,7 @@ def test_an_unenforced_hostname_says_so(signed_in, policies, root_ca):
     ],
 )
 def test_bad_pem_is_a_form_error_never_a_500(signed_in, policies, text, message):
-    response = test(signed_in, certificate=text)
+    response = submit(signed_in, certificate=text)
     assert response.status_code == 200
     assert message in response.context["form"].errors["certificate"][0]
     assert "outcome" not in response.context
@@ -140,13 +140,13 @@ def test_bad_pem_is_a_form_error_never_a_500(signed_in, policies, text, message)
 
 def test_bad_pem_in_the_chain_is_an_error_on_the_chain(signed_in, policies, root_ca):
     leaf = certs.make_leaf(root_ca, "device-7")
-    response = test(signed_in, certificate=leaf.pem, chain="garbage")
+    response = submit(signed_in, certificate=leaf.pem, chain="garbage")
     assert "No PEM certificate found in the chain" in response.context["form"].errors["chain"][0]
 
 
 def test_a_pasted_private_key_is_refused_and_not_echoed(signed_in, policies, root_ca):
     leaf = certs.make_leaf(root_ca, "device-7")
-    response = test(signed_in, certificate=leaf.pem + leaf.key_pem)
+    response = submit(signed_in, certificate=leaf.pem + leaf.key_pem)
     html = response.content.decode()
     assert "private key was pasted and discarded" in html
     assert "PRIVATE KEY" not in html
@@ -154,14 +154,29 @@ def test_a_pasted_private_key_is_refused_and_not_echoed(signed_in, policies, roo
 
 
 def test_an_unknown_hostname_is_a_form_error(signed_in, policies):
-    response = test(signed_in, hostname="nope.example.com")
+    response = submit(signed_in, hostname="nope.example.com")
     assert "hostname" in response.context["form"].errors
 
 
 def test_the_tester_shows_a_policy_saved_a_moment_ago(signed_in, bound, root_ca):
     leaf = certs.make_leaf(root_ca, "device-9")
-    assert test(signed_in, certificate=leaf.pem).context["outcome"].reason == "no_policy_for_path"
+    assert submit(signed_in, certificate=leaf.pem).context["outcome"].reason == "no_policy_for_path"
     policy_create(
         hostname=HOST, name="n", decision="bypass", rules=[("include", "common_name", "device-9")]
     )
-    assert test(signed_in, certificate=leaf.pem).context["outcome"].reason == "bypass"
+    assert submit(signed_in, certificate=leaf.pem).context["outcome"].reason == "bypass"
+
+
+def test_a_leaf_with_an_unknown_key_type_is_denied_with_a_reason_never_a_500(
+    signed_in, policies, root_ca
+):
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509 import load_der_x509_certificate
+
+    from tests.gateway.test_unusual_certificates import unknown_key_leaf
+
+    pem = load_der_x509_certificate(unknown_key_leaf(root_ca)).public_bytes(Encoding.PEM)
+    response = submit(signed_in, certificate=pem.decode())
+    assert response.status_code == 200
+    assert response.context["chain"].reason == "cert_unsupported"
+    assert response.context["outcome"].allowed is False
