@@ -80,3 +80,14 @@ def test_the_theme_toggle_switches_the_console_to_dark(page, operator):
     assert before != after
     assert re.fullmatch(r"rgb\((\d+), (\d+), (\d+)\)", after)
     assert sum(int(c) for c in re.findall(r"\d+", after)) < 3 * 64
+
+
+def test_on_a_phone_a_list_page_uses_the_whole_screen_width(page, operator, screenshot):
+    log_in(page, operator)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/admin/auth/user/")
+    screenshot("phone")
+    # The side navigation is hidden below 768px; the content must not keep room for it.
+    content_width = page.locator("#content-main").evaluate("e => e.getBoundingClientRect().width")
+    assert content_width > 300
+    assert page.get_by_role("link", name="Add user").is_visible()
