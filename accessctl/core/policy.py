@@ -185,9 +185,12 @@ def canonical_path(path: str) -> str:
     Applications and proxies resolve ``/api/../admin`` to ``/admin`` (and Django has already
     decoded ``%2F``), so prefixes are compared with the resolved path: otherwise an Allow on
     ``/api`` would cover ``/api/../admin`` and a Block on ``/admin`` would miss it.
+    Path parameters (``;...`` in a segment) are dropped first, as servlet containers do
+    before routing: to them ``/public/..;/admin`` is ``/admin`` and ``/admin;x`` is ``/admin``.
     """
     segments: list[str] = []
-    for segment in path.split("/"):
+    for param_segment in path.split("/"):
+        segment = param_segment.split(";", 1)[0]
         if segment in ("", "."):
             continue
         if segment == "..":

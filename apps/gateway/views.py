@@ -44,6 +44,19 @@ def identity_json(identity: ClientIdentity) -> dict[str, Any]:
     }
 
 
+def original_path(uri: str) -> str:
+    """The decoded path of a request target as the proxy forwarded it (X-Original-URI…).
+
+    An origin-form target is cut at ``?``/``#`` only: ``urlsplit("//admin/x")`` would read
+    ``admin`` as a host and give ``/x``, while the upstream routes ``//admin/x`` as
+    ``/admin/x``. Only an absolute-form target (``https://host/path``) is split as a URL.
+    """
+    if not uri.startswith("/"):
+        uri = urlsplit(uri).path
+    path = uri.split("?", 1)[0].split("#", 1)[0]
+    return unquote(path) or "/"
+
+
 @require_safe
 def index(request: HttpRequest) -> HttpResponseBase:
     """``/``: the verified identity on a guarded hostname; the dashboard on a dashboard host."""
@@ -89,7 +102,7 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
             or request.META.get("HTTP_X_FORWARDED_URI")
             or "/"
         )
-        path = unquote(urlsplit(uri).path) or "/"
+        path = original_path(uri)
     req = AccessRequest.from_django(request, host=host, path=path)
     if host_from_header(host) is None and not is_dashboard_host(host):
         # Two X-Forwarded-Host values joined by a comma, or no hostname at all: the guarded
