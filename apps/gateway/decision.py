@@ -112,6 +112,10 @@ class Decision:
     outcome: Outcome | None = None
     certificate: ClientIdentity | None = None  # as presented (unverified) or verified
     detail: str = ""
+    # The configuration the verdict was reached with. The session step issues and checks
+    # tokens against this one, never a snapshot refreshed meanwhile: a token minted with a
+    # newer epoch would outlive the policy that allowed the request.
+    host: HostConfig | None = None
 
 
 def meta_key(header: str) -> str:
@@ -241,7 +245,7 @@ def _decide(
     if hostname is None or host is None or not host.enforced:
         return Decision(Verdict.UNGUARDED, "no_policy", request_id, hostname)
     if trusted and _sni_mismatch(req, hostname):
-        return Decision(Verdict.MISDIRECTED, "sni_mismatch", request_id, hostname)
+        return Decision(Verdict.MISDIRECTED, "sni_mismatch", request_id, hostname, host=host)
     now = now or dt.datetime.now(dt.UTC)
     result = _certificate(req, host, snapshot.version, now, trusted)
     facts = RequestFacts(
@@ -263,10 +267,11 @@ def _decide(
             outcome,
             certificate,
             result.detail,
+            host,
         )
     access = Access(hostname, result.identity, outcome.policy, outcome, request_id)
     return Decision(
-        Verdict.ALLOW, outcome.reason, request_id, hostname, access, outcome, certificate
+        Verdict.ALLOW, outcome.reason, request_id, hostname, access, outcome, certificate, host=host
     )
 
 

@@ -30,7 +30,6 @@ from django.utils import timezone
 from accessctl.core.policy import Outcome
 from accessctl.core.snapshot import HostConfig
 from accessctl.core.tokens import SessionClaims
-from apps.gateway import config
 from apps.gateway.decision import Access, Decision, Verdict
 from apps.tokens import sessions
 from apps.tokens.keys import SigningKeyUnavailable
@@ -77,13 +76,6 @@ class SessionEffect:
 NO_EFFECT = SessionEffect()
 
 
-def _host(decision: Decision) -> HostConfig | None:
-    snapshot = config.current_snapshot()
-    if snapshot is None or decision.hostname is None:
-        return None
-    return snapshot.host(decision.hostname)
-
-
 def session_step(
     decision: Decision,
     *,
@@ -95,7 +87,8 @@ def session_step(
     """Combine the certificate decision with the request's session; see the module doc."""
     if decision.verdict not in {Verdict.ALLOW, Verdict.DENY}:
         return decision, NO_EFFECT
-    host = _host(decision)
+    # The configuration that decided, not the current one (see Decision.host).
+    host = decision.host
     if host is None:
         return decision, NO_EFFECT
     now = now or timezone.now()
