@@ -26,6 +26,11 @@ from apps.gateway.responses import wants_json
 from apps.tokens.enforcement import NO_EFFECT
 
 _FORWARD_AUTH_STATUS = {Verdict.DENY: 403, Verdict.MISDIRECTED: 421, Verdict.UNAVAILABLE: 503}
+# nginx auth_request understands 2xx, 401 and 403 only: anything else becomes its 500. A proxy
+# that sends this header with the value 403 gets every other refusal as 403, and the real
+# status in STATUS_HEADER to answer with (deploy/nginx/forward-auth.conf maps it back).
+REFUSAL_STATUS_HEADER = "HTTP_X_ACCESSCTL_REFUSAL_STATUS"
+STATUS_HEADER = "X-Accessctl-Status"
 
 
 def identity_json(identity: ClientIdentity) -> dict[str, Any]:
@@ -90,8 +95,10 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
     the Host header (nginx: ``proxy_set_header Host $host``), and the original path is
     X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy). From anyone else these
     headers are ignored, like the certificate header. Answers 200, 403, 421 or 503 with no
-    body (401 for a script whose session ended); the decision step is the middleware's own
-    (:func:`apps.gateway.middleware.decide_request`), sessions included.
+    body (401 for a script whose session ended), the status repeated in X-Accessctl-Status;
+    with ``X-Accessctl-Refusal-Status: 403`` (nginx) a 421 or 503 is sent as 403. The
+    decision step is the middleware's own (:func:`apps.gateway.middleware.decide_request`),
+    sessions included.
     """
     host = request.get_host()
     path = "/"
@@ -114,7 +121,15 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
     else:
         decision, session = decide_request(request, req)
     response = HttpResponse(status=_FORWARD_AUTH_STATUS.get(decision.verdict, 200))
-    session.apply_forward_auth(response)  # the cookie, and the token for the upstream
+    session.apply_forward_auth(response)  # the cookie, and the token for the upstream (401)
+    response[STATUS_HEADER] = str(response.status_code)
+    if decision.verdict is Verdict.UNAVAILABLE:
+        response["Retry-After"] = "1"
+    if response.status_code not in {200, 401, 403} and (
+        request.META.get(REFUSAL_STATUS_HEADER) == "403"
+    ):
+        response.status_code = 403
+        response.reason_phrase = "Forbidden"
     response["Cache-Control"] = "no-store"
     response["X-Request-Id"] = decision.request_id
     if decision.access is not None and decision.access.identity is not None:

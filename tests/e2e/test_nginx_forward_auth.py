@@ -98,3 +98,12 @@ def test_the_forward_auth_endpoint_is_not_exposed_by_the_main_site(stack: Stack)
     response = stack.https(VALID, "/_accessctl/forward-auth", client="good")
 
     assert response.status == 404
+
+
+def test_a_host_other_than_the_sni_is_421_not_nginx_500(stack: Stack) -> None:
+    # SNI static.localhost, Host valid.localhost (guarded, and this client would pass there).
+    response = _get(stack, client="good", headers=(f"Host: {VALID}",))
+
+    assert response.status == 421, stack.logs()
+    assert STATIC_BODY not in response.body
+    assert "CF_Authorization" not in response.set_cookies()

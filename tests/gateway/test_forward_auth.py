@@ -84,3 +84,45 @@ def test_an_unconfirmed_configuration_is_503(client, guarded, monkeypatch):
 
 def test_an_unguarded_host_is_200(client, db):
     assert ask(client, host="open.example.com").status_code == 200
+
+
+def test_every_answer_repeats_its_status_in_a_header(client, guarded, pki):
+    assert ask(client)["X-Accessctl-Status"] == "403"
+    assert ask(client, cert=escaped(pki.leaf))["X-Accessctl-Status"] == "200"
+
+
+@pytest.mark.parametrize(("real", "header"), [(421, "421"), (503, "503")])
+def test_nginx_gets_a_421_or_503_as_403_with_the_real_status_in_a_header(
+    client, guarded, pki, settings, monkeypatch, real, header
+):
+    settings.ACCESSCTL_SNI_HEADER = "X-SSL-Server-Name"
+    if real == 503:
+        monkeypatch.setattr(config, "current_snapshot", lambda: None)
+    nginx = {"HTTP_X_SSL_SERVER_NAME": OTHER, "HTTP_X_ACCESSCTL_REFUSAL_STATUS": "403"}
+    response = ask(client, cert=escaped(pki.leaf), **nginx)
+    assert (response.status_code, response["X-Accessctl-Status"]) == (403, header)
+    # Without the header (Traefik, Caddy pass any status on), the real status.
+    plain = ask(client, cert=escaped(pki.leaf), HTTP_X_SSL_SERVER_NAME=OTHER)
+    assert plain.status_code == real
+
+
+def test_an_unavailable_answer_says_when_to_retry(client, guarded, monkeypatch):
+    monkeypatch.setattr(config, "current_snapshot", lambda: None)
+    assert ask(client)["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize("value", ["401", "200", "500", "yes"])
+def test_only_403_can_stand_in_for_a_refusal(client, guarded, pki, settings, value):
+    settings.ACCESSCTL_SNI_HEADER = "X-SSL-Server-Name"
+    response = ask(
+        client,
+        cert=escaped(pki.leaf),
+        HTTP_X_SSL_SERVER_NAME=OTHER,
+        HTTP_X_ACCESSCTL_REFUSAL_STATUS=value,
+    )
+    assert response.status_code == 421
+
+
+def test_the_refusal_header_never_turns_an_allow_into_a_refusal(client, guarded, pki):
+    response = ask(client, cert=escaped(pki.leaf), HTTP_X_ACCESSCTL_REFUSAL_STATUS="403")
+    assert response.status_code == 200
