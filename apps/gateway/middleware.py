@@ -21,9 +21,16 @@ from apps.tokens.sessions import is_xhr
 
 # Not enforced here: the forward-auth endpoint decides for *another* request (described by
 # headers), and the Access endpoints (/cdn-cgi/access/: keys, logout, get-identity) answer on
-# every hostname and check sessions themselves, as Cloudflare's do.
+# every hostname and check sessions themselves, as Cloudflare's do. Exact paths, never a
+# prefix: /cdn-cgi/access/../x is not an Access endpoint, whatever a later route makes of it.
 FORWARD_AUTH_PATH = "/_accessctl/forward-auth"
 ACCESS_ENDPOINTS_PREFIX = "/cdn-cgi/access/"
+UNENFORCED_PATHS = frozenset(
+    {
+        FORWARD_AUTH_PATH,
+        *(ACCESS_ENDPOINTS_PREFIX + name for name in ("certs", "logout", "get-identity")),
+    }
+)
 
 
 class AccessMiddleware:
@@ -37,9 +44,7 @@ class AccessMiddleware:
         # 400 before any policy is looked up.
         host = request.get_host()
         request.access = None  # type: ignore[attr-defined]
-        if request.path_info == FORWARD_AUTH_PATH or request.path_info.startswith(
-            ACCESS_ENDPOINTS_PREFIX
-        ):
+        if request.path_info in UNENFORCED_PATHS:
             return self.get_response(request)
         req = AccessRequest.from_django(request, host=host, path=request.path)
         decision, session = decide_request(request, req)
