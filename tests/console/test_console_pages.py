@@ -134,3 +134,17 @@ def test_a_section_page_is_titled_by_the_section_with_its_explanation(client, op
     assert "Who may connect" in html
     assert "administration</h1>" not in html
     assert "Add mTLS Certificate" in html
+
+
+def test_an_empty_list_says_how_to_start(client, operator):
+    html = client.get(reverse("admin:auth_group_changelist")).content.decode()
+    assert "Nothing here yet: “Add group” creates the first one." in html
+    # One Add button in the page (the side navigation aside): the page's own, top right.
+    main = html[html.index('id="content-start"') :]
+    assert main.count(f'href="{reverse("admin:auth_group_add")}"') == 1
+
+
+def test_a_list_with_records_shows_them_not_the_empty_state(client, operator):
+    html = client.get(reverse("admin:auth_user_changelist")).content.decode()
+    assert "Nothing here yet" not in html
+    assert 'id="result_list"' in html
