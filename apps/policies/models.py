@@ -33,6 +33,10 @@ from apps.trust.models import AssociatedHostname
 
 UNBOUND_HOSTNAME = "Associate this hostname with a certificate first (Mutual TLS)."
 MISSING_INCLUDE = "A policy needs at least one Include rule."
+DASHBOARD_HOSTNAME = (
+    "This hostname serves the dashboard (ACCESSCTL_DASHBOARD_HOSTS), which is never enforced: "
+    "a policy here would protect nothing."
+)
 
 
 def app_session_seconds() -> int:
@@ -127,7 +131,8 @@ class AccessPolicy(models.Model):
         return f"{self.name} ({self.hostname})"
 
     def clean(self) -> None:
-        """Normalize hostname and path; refuse a hostname no certificate is associated with.
+        """Normalize hostname and path; refuse a hostname no certificate is associated with,
+        and a dashboard hostname (never enforced).
 
         An existing policy keeps its hostname even after the association is removed, so that
         it can still be disabled or edited; it then verifies no client (fails closed).
@@ -146,6 +151,13 @@ class AccessPolicy(models.Model):
         )
         if not unchanged and not AssociatedHostname.objects.filter(hostname=self.hostname).exists():
             raise ValidationError({"hostname": UNBOUND_HOSTNAME}, code="unbound_hostname")
+        # Imported here: the gateway's snapshot module imports this one.
+        from apps.gateway.decision import is_dashboard_host
+
+        if is_dashboard_host(self.hostname):
+            # The middleware never enforces a dashboard hostname: refusing the policy is the
+            # only way the operator learns that it would be ignored.
+            raise ValidationError({"hostname": DASHBOARD_HOSTNAME}, code="dashboard_hostname")
 
     @property
     def session_seconds(self) -> int:
