@@ -145,10 +145,16 @@ def _new_key_row(generation: int, now: dt.datetime, signs_from: dt.datetime) -> 
     )
 
 
-def signing_key_rotate(*, now: dt.datetime | None = None, immediately: bool = False) -> SigningKey:
+def signing_key_rotate(
+    *, now: dt.datetime | None = None, immediately: bool = False, revoke_previous: bool = False
+) -> SigningKey:
     """Make a successor key; it signs after :data:`PUBLISH_AHEAD` (at once if ``immediately``
     or if it is the first key). Its predecessor signs until then and is accepted for the
     overlap after that.
+
+    ``revoke_previous`` (a leaked key; implies ``immediately``): every older key stops
+    verifying at once, ending every session signed with it, instead of staying accepted for
+    the overlap. Every worker drops it at its next key check (the generation changed).
 
     Safe to call from several workers at once: the unique ``generation`` lets one win; the
     others get the winner's key back. Works even when the old key cannot be decrypted.
@@ -157,6 +163,7 @@ def signing_key_rotate(*, now: dt.datetime | None = None, immediately: bool = Fa
     try:
         with transaction.atomic():
             newest = SigningKey.objects.order_by("-generation").first()
+            immediately = immediately or revoke_previous
             starts = now if newest is None or immediately else now + PUBLISH_AHEAD
             row = _new_key_row((newest.generation if newest else 0) + 1, now, starts)
             row.save(force_insert=True)
@@ -164,6 +171,11 @@ def signing_key_rotate(*, now: dt.datetime | None = None, immediately: bool = Fa
             SigningKey.objects.filter(generation__lt=row.generation).filter(
                 models.Q(retired_at__isnull=True) | models.Q(retired_at__gt=starts)
             ).update(retired_at=starts)
+            if revoke_previous:
+                # Retired one overlap ago: refused now (KeyState.RETIRED), never a "previous".
+                SigningKey.objects.filter(generation__lt=row.generation).update(
+                    retired_at=now - overlap()
+                )
     except IntegrityError:
         # Another worker rotated between our read and our insert: use its key.
         row = SigningKey.objects.order_by("-generation").first()

@@ -16,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Token signing keys. `list` shows every key and its state; `rotate` makes a new key, "
         "published at once and signing 5 minutes later (`--now`: at once); the previous one "
-        "stays accepted for ACCESSCTL_KEY_OVERLAP_DAYS after that."
+        "stays accepted for ACCESSCTL_KEY_OVERLAP_DAYS after that (`--revoke-previous`: "
+        "refused at once)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,14 +33,24 @@ class Command(BaseCommand):
             help="sign with the new key at once (a leaked key, or an undecryptable one); "
             "origins that cached the key set may refuse new tokens for up to 5 minutes",
         )
+        rotate.add_argument(
+            "--revoke-previous",
+            action="store_true",
+            help="also stop accepting every older key at once (a leaked key): every session "
+            "signed with one ends, clients present their certificate again; implies --now",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "rotate":
-            row = keys.signing_key_rotate(immediately=options["now"])
+            row = keys.signing_key_rotate(
+                immediately=options["now"], revoke_previous=options["revoke_previous"]
+            )
             self.stdout.write(
                 f"New key {row.kid} (generation {row.generation}), signing from "
                 f"{row.signs_from.isoformat()}."
             )
+            if options["revoke_previous"]:
+                self.stdout.write("Every older key is refused from now on.")
             return
         now = timezone.now()
         rows = [
