@@ -94,7 +94,9 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
     From a trusted proxy only, the original host is X-Forwarded-Host (Traefik, Caddy) or else
     the Host header (nginx: ``proxy_set_header Host $host``), and the original path is
     X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy). From anyone else these
-    headers are ignored, like the certificate header. Answers 200, 403, 421 or 503 with no
+    headers are ignored, like the certificate header. A hostname accessctl does not guard (no
+    enabled policy, or a dashboard hostname) is refused (403, ``forward_auth_unguarded``):
+    the proxy asked, so the request is meant to be guarded. Answers 200, 403, 421 or 503 with no
     body (401 for a script whose session ended), the status repeated in X-Accessctl-Status;
     with ``X-Accessctl-Refusal-Status: 403`` (nginx) a 421 or 503 is sent as 403. The
     decision step is the middleware's own (:func:`apps.gateway.middleware.decide_request`),
@@ -120,6 +122,15 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
         session = NO_EFFECT
     else:
         decision, session = decide_request(request, req)
+        if decision.verdict in {Verdict.DASHBOARD, Verdict.UNGUARDED}:
+            # The proxy asks because it puts this request behind accessctl. A hostname no
+            # policy guards (or a dashboard one) names some other site: a client that sends
+            # that Host to the guarded server must not be let through to its upstream.
+            decision = Decision(
+                Verdict.DENY, "forward_auth_unguarded", decision.request_id, decision.hostname
+            )
+            log_decision(req, decision)
+            session = NO_EFFECT
     response = HttpResponse(status=_FORWARD_AUTH_STATUS.get(decision.verdict, 200))
     session.apply_forward_auth(response)  # the cookie, and the token for the upstream (401)
     response[STATUS_HEADER] = str(response.status_code)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import STATIC, STATIC_BODY, VALID, Response, Stack
+import pytest
+
+from tests.e2e.conftest import OTHER, STATIC, STATIC_BODY, VALID, Response, Stack
 
 
 def _get(
@@ -100,10 +102,32 @@ def test_the_forward_auth_endpoint_is_not_exposed_by_the_main_site(stack: Stack)
     assert response.status == 404
 
 
-def test_a_host_other_than_the_sni_is_421_not_nginx_500(stack: Stack) -> None:
-    # SNI static.localhost, Host valid.localhost (guarded, and this client would pass there).
-    response = _get(stack, client="good", headers=(f"Host: {VALID}",))
+def test_a_connection_made_for_another_hostname_is_421_not_nginx_500(stack: Stack) -> None:
+    # SNI and Host valid.localhost, on the server that guards static.localhost: auth_request
+    # turns any status but 2xx/401/403 into 500; the file maps accessctl's answer back.
+    response = stack.https(VALID, "/index.html", port=stack.forward_auth_port, client="good")
 
     assert response.status == 421, stack.logs()
     assert STATIC_BODY not in response.body
     assert "CF_Authorization" not in response.set_cookies()
+
+
+@pytest.mark.parametrize("host", ["open.localhost", "localhost"])
+def test_another_host_header_cannot_skip_the_guard(stack: Stack, host: str) -> None:
+    # nginx hands a request for any Host to the default server of its address. Neither a
+    # hostname no policy guards nor a dashboard hostname (localhost) may open the upstream.
+    response = _get(stack, headers=(f"Host: {host}",))
+
+    assert response.status == 403, stack.logs()
+    assert STATIC_BODY not in response.body
+
+
+def test_the_guarded_hostname_decides_whatever_the_host_header_says(stack: Stack) -> None:
+    # other-ca is let in on other.localhost only. Naming it in Host (and SNI) on the server
+    # that guards static.localhost must not borrow other.localhost's policy.
+    response = stack.https(OTHER, "/index.html", port=stack.forward_auth_port, client="other-ca")
+    spoofed = _get(stack, client="other-ca", headers=(f"Host: {OTHER}",))
+
+    assert response.status in {403, 421}, stack.logs()
+    assert spoofed.status == 403
+    assert STATIC_BODY not in response.body + spoofed.body

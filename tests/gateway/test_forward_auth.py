@@ -43,11 +43,12 @@ def test_traefik_style_x_forwarded_host_names_the_original_host(client, guarded,
     assert response.status_code == 200
 
 
-def test_forwarding_headers_from_an_untrusted_peer_are_ignored(client, guarded, pki):
+def test_forwarding_headers_from_an_untrusted_peer_are_ignored(client, guarded, pki, access_log):
     response = ask(
         client, host=OTHER, remote=ATTACKER, cert=escaped(pki.leaf), HTTP_X_FORWARDED_HOST=HOST
     )
-    assert response.status_code == 200  # decided for OTHER (unguarded), never for HOST
+    assert response.status_code == 403
+    assert access_log.last["hostname"] == OTHER  # decided for OTHER, never for HOST
     assert "X-Accessctl-Fingerprint-Sha256" not in response
 
 
@@ -82,8 +83,17 @@ def test_an_unconfirmed_configuration_is_503(client, guarded, monkeypatch):
     assert ask(client).status_code == 503
 
 
-def test_an_unguarded_host_is_200(client, db):
-    assert ask(client, host="open.example.com").status_code == 200
+def test_a_hostname_no_policy_guards_is_refused(client, db, access_log):
+    # The proxy asks because it guards the request: a client naming some other hostname in
+    # Host must not get through to the guarded upstream.
+    assert ask(client, host="open.example.com").status_code == 403
+    assert access_log.last["reason"] == "forward_auth_unguarded"
+
+
+def test_a_dashboard_hostname_is_refused(client, guarded, pki, settings):
+    settings.ACCESSCTL_DASHBOARD_HOSTS = ["auth.example.com"]
+    assert ask(client, host="auth.example.com", cert=escaped(pki.leaf)).status_code == 403
+    assert ask(client, HTTP_X_FORWARDED_HOST="auth.example.com").status_code == 403
 
 
 def test_every_answer_repeats_its_status_in_a_header(client, guarded, pki):
