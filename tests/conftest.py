@@ -26,3 +26,10 @@ def root_ca():
 @pytest.fixture(scope="session")
 def intermediate_ca(root_ca):
     return certfactory.make_ca("accessctl Test Devices", issuer=root_ca)
+
+
+@pytest.fixture(autouse=True)
+def _test_client_host_serves_the_dashboard(settings):
+    """The Django test client's Host (testserver) is a dashboard hostname, as localhost is in
+    development: the dashboard is served on ACCESSCTL_DASHBOARD_HOSTS only."""
+    settings.ACCESSCTL_DASHBOARD_HOSTS = [*settings.ACCESSCTL_DASHBOARD_HOSTS, "testserver"]

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponseBase
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.urls import NoReverseMatch, reverse
 
-from apps.gateway.decision import AccessRequest, Decision, decide
+from apps.gateway.decision import AccessRequest, Decision, decide, is_dashboard_host
 from apps.gateway.logging import log_decision
 from apps.gateway.responses import refusal
 from apps.tokens.enforcement import SessionEffect, session_step
@@ -44,6 +46,10 @@ class AccessMiddleware:
         # 400 before any policy is looked up.
         host = request.get_host()
         request.access = None  # type: ignore[attr-defined]
+        if is_dashboard_path(request.path_info) and not is_dashboard_host(host):
+            # The dashboard is served on ACCESSCTL_DASHBOARD_HOSTS only, never on a guarded
+            # (or any other) hostname, where every client with a certificate would reach it.
+            raise Http404("the dashboard is not served on this hostname")
         if request.path_info in UNENFORCED_PATHS:
             return self.get_response(request)
         req = AccessRequest.from_django(request, host=host, path=request.path)
@@ -57,6 +63,22 @@ class AccessMiddleware:
         response = self.get_response(request)
         session.apply(response)  # CF_Authorization (none for "No duration" or Bypass)
         return response
+
+
+def is_dashboard_path(path_info: str) -> bool:
+    """True for the dashboard's URLs when ACCESSCTL_DASHBOARD_HOSTS confines it.
+
+    With no dashboard hostname configured (check accessctl.W004 warns) the dashboard stays
+    reachable everywhere rather than nowhere. The prefix is the admin's own URL, so it is
+    compared as Django's resolver will (the literal ``path_info``).
+    """
+    if not settings.ACCESSCTL_DASHBOARD_HOSTS:
+        return False
+    try:
+        prefix = reverse("admin:index")
+    except NoReverseMatch:  # a URLconf without the dashboard (tests)
+        return False
+    return path_info.startswith(prefix)
 
 
 def decide_request(request: HttpRequest, req: AccessRequest) -> tuple[Decision, SessionEffect]:

@@ -17,7 +17,7 @@ DASHBOARD = "auth.example.com"
 
 @pytest.fixture
 def dashboard_bound(settings, root_ca):
-    settings.ACCESSCTL_DASHBOARD_HOSTS = [DASHBOARD]
+    settings.ACCESSCTL_DASHBOARD_HOSTS = [*settings.ACCESSCTL_DASHBOARD_HOSTS, DASHBOARD]
     return bind("Fleet", [DASHBOARD], root_ca)
 
 
