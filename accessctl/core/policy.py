@@ -176,6 +176,10 @@ def normalize_path_prefix(value: str) -> str:
         raise InvalidRuleValue("a path prefix cannot contain . or .. segments")
     if "//" in path:
         raise InvalidRuleValue("a path prefix cannot contain empty segments (//)")
+    if ";" in path:
+        # Request paths are compared without their ;parameters (canonical_path): a prefix
+        # holding one could never match.
+        raise InvalidRuleValue("a path prefix cannot contain ; (path parameters are ignored)")
     return path.rstrip("/") or "/"
 
 

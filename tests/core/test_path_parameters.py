@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from accessctl.core.policy import Decision, canonical_path, evaluate, path_covered
+from accessctl.core.matching import InvalidRuleValue
+from accessctl.core.policy import (
+    Decision,
+    canonical_path,
+    evaluate,
+    normalize_path_prefix,
+    path_covered,
+)
 from tests.core.test_policy_evaluation import DEVICE7, INC, VALID, facts, policy
 
 
@@ -50,3 +57,8 @@ def test_a_bypass_on_a_public_prefix_cannot_reach_a_blocked_path():
     )
     outcome = evaluate(policies, facts(DEVICE7, path="/public/..;/admin"))
     assert (outcome.allowed, outcome.reason) == (False, "policy_block")
+
+
+def test_a_path_prefix_with_a_path_parameter_is_refused_as_it_could_never_match():
+    with pytest.raises(InvalidRuleValue, match="path parameters"):
+        normalize_path_prefix("/admin;v=1")
