@@ -49,15 +49,19 @@ def identity_json(identity: ClientIdentity) -> dict[str, Any]:
     }
 
 
-def original_path(uri: str) -> str:
+def original_path(uri: str) -> str | None:
     """The decoded path of a request target as the proxy forwarded it (X-Original-URI…).
 
     An origin-form target is cut at ``?``/``#`` only: ``urlsplit("//admin/x")`` would read
     ``admin`` as a host and give ``/x``, while the upstream routes ``//admin/x`` as
-    ``/admin/x``. Only an absolute-form target (``https://host/path``) is split as a URL.
+    ``/admin/x``. Only an absolute-form target (``https://host/path``) is split as a URL;
+    None when it cannot be (``http://[::1``).
     """
     if not uri.startswith("/"):
-        uri = urlsplit(uri).path
+        try:
+            uri = urlsplit(uri).path
+        except ValueError:
+            return None
     path = uri.split("?", 1)[0].split("#", 1)[0]
     return unquote(path) or "/"
 
@@ -103,7 +107,7 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
     sessions included.
     """
     host = request.get_host()
-    path = "/"
+    path: str | None = "/"
     if trusted_peer(str(request.META.get("REMOTE_ADDR", ""))):
         host = str(request.META.get("HTTP_X_FORWARDED_HOST", "")).strip() or host
         uri = str(
@@ -112,12 +116,17 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
             or "/"
         )
         path = original_path(uri)
-    req = AccessRequest.from_django(request, host=host, path=path)
-    if host_from_header(host) is None and not is_dashboard_host(host):
+    req = AccessRequest.from_django(request, host=host, path=path or "/")
+    invalid = ""
+    if path is None:
+        invalid = "invalid_forwarded_uri"  # the path to decide cannot be told
+    elif host_from_header(host) is None and not is_dashboard_host(host):
         # Two X-Forwarded-Host values joined by a comma, or no hostname at all: the guarded
         # host cannot be told, so nothing may pass.
+        invalid = "invalid_forwarded_host"
+    if invalid:
         request_id = request_id_for(req, trusted_peer(req.remote_addr))
-        decision = Decision(Verdict.DENY, "invalid_forwarded_host", request_id)
+        decision = Decision(Verdict.DENY, invalid, request_id)
         log_decision(req, decision)
         session = NO_EFFECT
     else:
