@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from apps.console.management.commands.demo import (
+from apps.console.servers import (
     free_port,
     gunicorn_command,
     nginx_main_config,

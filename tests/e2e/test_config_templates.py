@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from apps.console.management.commands.demo import nginx_template, render_template
+from apps.console.servers import nginx_template, render_template
 
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 

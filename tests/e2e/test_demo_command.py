@@ -20,7 +20,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from apps.console.management.commands.demo import free_port
+from apps.console.servers import free_port
 from tests.conftest import require_tool
 from tests.e2e.conftest import REPO, outside_settings
 
