@@ -22,6 +22,7 @@ from accessctl.core.policy import (
     normalize_path_prefix,
     normalize_rule_value,
 )
+from apps.console.models import AuditedModel
 from apps.policies.choices import (
     SESSION_SECONDS,
     DecisionChoices,
@@ -56,7 +57,7 @@ class AccessPolicyQuerySet(models.QuerySet):
         return self.filter(enabled=True)
 
 
-class AccessPolicy(models.Model):
+class AccessPolicy(AuditedModel):
     """A decision for requests to one hostname (optionally under a path prefix).
 
     The policy matches a request when any Include rule, every Require rule and no Exclude
@@ -98,25 +99,6 @@ class AccessPolicy(models.Model):
         help_text="How long a client stays signed in after its certificate was accepted. "
         '"No duration" asks for the certificate on every request.',
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
-
     objects = AccessPolicyQuerySet.as_manager()
 
     class Meta:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Min
 from django.utils import timezone
 
+from apps.console.models import AuditedModel
 from apps.trust.choices import EXPIRY_WARNING_DAYS, ExpiryState
 
 
@@ -43,7 +43,7 @@ class MtlsCertificateQuerySet(models.QuerySet):
         return self.none()
 
 
-class MtlsCertificate(models.Model):
+class MtlsCertificate(AuditedModel):
     """An uploaded CA bundle (a root plus any intermediates) and the hostnames it guards.
 
     ``pem`` holds the accepted certificates re-encoded in upload order, not the pasted text:
@@ -56,25 +56,6 @@ class MtlsCertificate(models.Model):
     enabled = models.BooleanField(
         default=True, help_text="A disabled certificate verifies no client; sessions end."
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
-
     objects = MtlsCertificateQuerySet.as_manager()
 
     class Meta:
