@@ -136,3 +136,16 @@ def logged_in_page(page, operator: Operator):
     """A tab whose operator has signed in and sees the console's home page."""
     log_in(page, operator)
     return page
+
+
+def field(page, label: str):
+    """The form control whose label is exactly ``label`` (Django appends a colon)."""
+    return page.get_by_label(re.compile(rf"^{re.escape(label)}:?$"))
+
+
+def open_mutual_tls(page) -> None:
+    """From the console's home: Service Auth, then its Mutual TLS tab."""
+    page.get_by_role("link", name="Service Auth", exact=True).click()
+    page.wait_for_url(re.compile(r"/admin/trust/$"))
+    page.locator("#content-main").get_by_role("link", name="Mutual TLS", exact=True).click()
+    page.wait_for_url(re.compile(r"/admin/trust/mtlscertificate/$"))

@@ -5,20 +5,8 @@ from __future__ import annotations
 import re
 
 from apps.trust.models import MtlsCertificate
+from tests.browser.conftest import field, open_mutual_tls
 from tests.factories import certs as certfactory
-
-
-def field(page, label: str):
-    """The form control whose label is exactly ``label`` (Django appends a colon)."""
-    return page.get_by_label(re.compile(rf"^{re.escape(label)}:?$"))
-
-
-def open_mutual_tls(page) -> None:
-    """From the console's home: Service Auth, then its Mutual TLS tab."""
-    page.get_by_role("link", name="Service Auth", exact=True).click()
-    page.wait_for_url(re.compile(r"/admin/trust/$"))
-    page.locator("#content-main").get_by_role("link", name="Mutual TLS", exact=True).click()
-    page.wait_for_url(re.compile(r"/admin/trust/mtlscertificate/$"))
 
 
 def test_an_operator_adds_a_ca_chain_and_sees_it_listed_with_its_expiry(logged_in_page, screenshot):
