@@ -241,9 +241,14 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
         return format_html_join(mark_safe("<br>"), "{}", ((i,) for i in items))
 
     @admin.display(description="Subject")
-    def subject(self, obj: MtlsCertificate) -> str:
+    def subject(self, obj: MtlsCertificate) -> SafeString | str:
         root = obj.root
-        return root.subject if root is not None else "—"
+        if root is None:
+            return "—"
+        # Shortened to one line by the stylesheet; the whole subject shows on hover.
+        return format_html(
+            '<span class="cell-short" title="{}">{}</span>', root.subject, root.subject
+        )
 
     @admin.display(description="Expires", ordering="expires_at")
     def expiry(self, obj: MtlsCertificate) -> SafeString | str:
@@ -257,11 +262,12 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
             left = f"expired {ago} day{'s' if ago != 1 else ''} ago" if ago else "expired today"
         else:
             left = f"{days} day{'s' if days != 1 else ''} left"
+        # The date and the flag may go on two lines when the list is narrow.
         return format_html(
-            '<span class="expiry-{}" title="{}">{} · {}</span>',
+            '<span class="expiry-date">{}</span> <span class="expiry-{}" title="{}">{}</span>',
+            _date(expiry),
             state.value,
             state.label,
-            _date(expiry),
             left,
         )
 
