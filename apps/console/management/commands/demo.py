@@ -37,6 +37,7 @@ from django.db import transaction
 from django.http.request import validate_host
 
 from accessctl.core.hostnames import InvalidHostname, normalize_hostname
+from apps.console.cli import bad_input, one_line
 from apps.console.servers import (
     free_port,
     gunicorn_command,
@@ -359,8 +360,7 @@ def create_demo_configuration(ca_pem: str, hostname: str) -> None:
             session_duration="24h",
         )
     except ValidationError as exc:
-        messages = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-        raise CommandError(f"could not configure the demo: {messages}", returncode=2) from None
+        raise bad_input(f"could not configure the demo: {one_line(exc)}") from None
 
 
 @transaction.atomic

@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from accessctl.core.hostnames import InvalidHostname, normalize_hostname
 from accessctl.core.policy import RuleType
+from apps.console.cli import bad_input, one_line
 from apps.policies.choices import DecisionChoices, SessionDuration
 from apps.policies.models import AccessPolicy, unenforced_hostnames
 from apps.policies.services import RuleSpec, policy_create
@@ -26,11 +27,6 @@ RULE_ALIASES = {
 RULE_NAMES = sorted({*(t.value for t in RuleType), *RULE_ALIASES})
 
 
-def bad_input(message: str) -> CommandError:
-    """Bad input: one line on stderr, exit code 2."""
-    return CommandError(message, returncode=2)
-
-
 def parse_rule(group: str, text: str) -> RuleSpec:
     """``common_name=device-7`` or ``valid_certificate`` → (group, type, value)."""
     name, _, value = text.partition("=")
@@ -41,15 +37,6 @@ def parse_rule(group: str, text: str) -> RuleSpec:
             f"--{group} {text!r}: unknown rule type; use one of {', '.join(RULE_NAMES)}"
         )
     return group, rule_type.value, value
-
-
-def one_line(error: ValidationError) -> str:
-    """All messages of a ValidationError on one line, each with its field."""
-    parts = []
-    for field, messages in error.message_dict.items():
-        label = "" if field == "__all__" else f"{field}: "
-        parts += [f"{label}{m}" for m in messages]
-    return "; ".join(parts)
 
 
 def as_dict(policy: AccessPolicy) -> dict[str, Any]:

@@ -16,29 +16,16 @@ import sys
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from accessctl.core.pem import MAX_BUNDLE_BYTES, BundleError, decode_upload
 from accessctl.core.truststore import short_fingerprint
+from apps.console.cli import bad_input, one_line
 from apps.trust.models import MtlsCertificate
 from apps.trust.services import certificate_create, certificate_delete
 
 FIELD_LABELS = {"name": "name", "pem": "certificate", "hostnames": "hostname"}
-
-
-def bad_input(message: str) -> CommandError:
-    """Bad input: one line on stderr, exit code 2."""
-    return CommandError(" ".join(message.split()), returncode=2)
-
-
-def one_line(error: ValidationError) -> str:
-    """Every message of a service's ValidationError on one line, each with its field."""
-    return "; ".join(
-        f"{FIELD_LABELS.get(field, field)}: {message}"
-        for field, messages in error.message_dict.items()
-        for message in messages
-    )
 
 
 def as_dict(certificate: MtlsCertificate, now: Any) -> dict[str, Any]:
@@ -99,7 +86,7 @@ class Command(BaseCommand):
                 enabled=not options["disabled"],
             )
         except ValidationError as exc:
-            raise bad_input(one_line(exc)) from None
+            raise bad_input(one_line(exc, FIELD_LABELS)) from None
         roots = [c for c in certificate.certificates.all() if c.is_root]
         self.stdout.write(
             f"added {certificate.name!r}: {certificate.certificates.count()} certificate(s), "
