@@ -60,6 +60,11 @@ class AccessPolicyAdmin(admin.ModelAdmin):
     ]
     change_list_template = "admin/policies/accesspolicy/change_list.html"
 
+    def get_fieldsets(self, request: HttpRequest, obj: AccessPolicy | None = None) -> Any:
+        """A new policy has no history yet: its add page leaves the empty section out."""
+        fieldsets = super().get_fieldsets(request, obj)
+        return fieldsets if obj is not None else [f for f in fieldsets if f[0] != "History"]
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[AccessPolicy]:
         return super().get_queryset(request).prefetch_related("rules")
 

@@ -99,6 +99,13 @@ def test_every_working_page_shows_all_its_columns_without_scrolling_sideways(
             if box is None or box["x"] + box["width"] > right + 1:
                 problems[name].append(f"column {header.inner_text()!r} cut off")
 
+    # The policy page reads as the policy does: its rules, then who changed it.
+    page.goto(pages(configured)[2][1])
+    headings = page.locator("#content-main h2").all_inner_texts()
+    assert headings.index("History") > next(
+        i for i, h in enumerate(headings) if h.startswith("Rules")
+    )
+
     page.goto("/admin/policies/accesspolicy/tester/")
     field(page, "Hostname").select_option("api.internal.example.com")
     field(page, "Path").fill("/v1/deployments/42")

@@ -66,6 +66,8 @@ def test_an_operator_creates_a_common_name_policy_and_tests_two_devices(logged_i
     page.get_by_role("link", name="Add access policy").click()
     page.wait_for_url(re.compile(r"/admin/policies/accesspolicy/add/$"))
 
+    # A new policy has no history: its page shows no empty History section.
+    assert page.locator("fieldset h2", has_text="History").count() == 0
     field(page, "Name").fill("Device 7 only")
     hostname = field(page, "Hostname")
     # Only hostnames a certificate is associated with can be picked.
@@ -113,6 +115,9 @@ def test_an_operator_creates_a_common_name_policy_and_tests_two_devices(logged_i
     assert "allowed" in verdict.inner_text()
     assert "by policy Device 7 only" in verdict.inner_text()
     assert "allowed" in (verdict.get_attribute("class") or "")
+    # A certificate without SANs says so rather than leaving the row blank.
+    sans = page.locator("#tester-result tr", has=page.locator("th", has_text="SANs"))
+    assert sans.locator("td").inner_text().strip() == "—"
     matched = page.locator("#tester-result li.rule.matched")
     assert "Include: Common Name is device-7" in matched.inner_text()
 
