@@ -75,6 +75,11 @@ def payload_of(token: str) -> dict[str, object]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
+def signed(claims: dict[str, object], key) -> str:
+    """``claims`` as a token properly signed by ``key``: only the claims are wrong."""
+    return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
+
+
 def test_a_minted_token_carries_every_claim_origins_and_we_rely_on(key):
     token = mint(key)
     header = jwt.get_unverified_header(token)
@@ -211,7 +216,7 @@ def test_a_token_is_accepted_until_its_last_second(key):
 def test_a_token_missing_a_required_claim_is_refused(key, missing):
     claims = payload_of(mint(key))
     del claims[missing]
-    token = jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
+    token = signed(claims, key)
     with pytest.raises(TokenError) as err:
         verify(token, key)
     assert err.value.reason == "token_missing_claim"
@@ -220,7 +225,7 @@ def test_a_token_missing_a_required_claim_is_refused(key, missing):
 def test_a_token_with_a_non_integer_exp_is_refused(key):
     claims = payload_of(mint(key))
     claims["exp"] = "9999999999"
-    token = jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
+    token = signed(claims, key)
     with pytest.raises(TokenError) as err:
         verify(token, key)
     assert err.value.reason == "token_invalid"
@@ -260,7 +265,7 @@ def test_a_token_minted_by_a_node_slightly_ahead_is_accepted(key):
 def test_a_token_whose_cnf_does_not_match_its_subject_is_refused(key):
     claims = payload_of(mint(key))
     claims["cnf"] = {"x5t#S256": tokens.certificate_thumbprint(OTHER_FINGERPRINT)}
-    token = jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
+    token = signed(claims, key)
     with pytest.raises(TokenError) as err:
         verify(token, key)
     assert err.value.reason == "token_invalid"
@@ -269,7 +274,7 @@ def test_a_token_whose_cnf_does_not_match_its_subject_is_refused(key):
 def test_a_token_of_another_type_is_refused(key):
     claims = payload_of(mint(key))
     claims["type"] = "org"
-    token = jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
+    token = signed(claims, key)
     with pytest.raises(TokenError) as err:
         verify(token, key)
     assert err.value.reason == "token_invalid"
