@@ -43,7 +43,7 @@ def configured(operator: Operator) -> dict[str, object]:
     root = certfactory.make_ca(
         "Acme Corporation Devices Root Certification Authority 2026",
     )
-    certificate_create(
+    bundle = certificate_create(
         name="Acme production devices",
         pem=root.pem,
         hostnames=["app.example.com", "api.internal.example.com", "grafana.ops.example.com"],
@@ -66,13 +66,18 @@ def configured(operator: Operator) -> dict[str, object]:
         rule.full_clean()  # stored as the form would store it
         rule.save()
     signing_key_rotate()
-    return {"policy": policy, "device": certfactory.make_leaf(root, "device-7")}
+    return {
+        "bundle": bundle,
+        "policy": policy,
+        "device": certfactory.make_leaf(root, "device-7"),
+    }
 
 
 def pages(configured: dict[str, object]) -> list[tuple[str, str]]:
     policy = configured["policy"]
     return [
         ("mutual-tls", "/admin/trust/mtlscertificate/"),
+        ("mtls-detail", f"/admin/trust/mtlscertificate/{configured['bundle'].pk}/change/"),  # type: ignore[attr-defined]
         ("policies", "/admin/policies/accesspolicy/"),
         ("policy-form", f"/admin/policies/accesspolicy/{policy.pk}/change/"),  # type: ignore[attr-defined]
         ("policy-add", "/admin/policies/accesspolicy/add/"),
@@ -100,7 +105,7 @@ def test_every_working_page_shows_all_its_columns_without_scrolling_sideways(
                 problems[name].append(f"column {header.inner_text()!r} cut off")
 
     # The policy page reads as the policy does: its rules, then who changed it.
-    page.goto(pages(configured)[2][1])
+    page.goto(pages(configured)[3][1])
     headings = page.locator("#content-main h2").all_inner_texts()
     assert headings.index("History") > next(
         i for i, h in enumerate(headings) if h.startswith("Rules")
