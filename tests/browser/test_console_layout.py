@@ -82,6 +82,9 @@ def pages(configured: dict[str, object]) -> list[tuple[str, str]]:
         ("policy-form", f"/admin/policies/accesspolicy/{policy.pk}/change/"),  # type: ignore[attr-defined]
         ("policy-add", "/admin/policies/accesspolicy/add/"),
         ("signing-keys", "/admin/tokens/signingkey/"),
+        ("mtls-add", "/admin/trust/mtlscertificate/add/"),
+        ("users", "/admin/auth/user/"),
+        ("groups", "/admin/auth/group/"),
     ]
 
 
