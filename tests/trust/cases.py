@@ -1,7 +1,7 @@
 """Bundles every upload path must refuse, shared by the service, admin and command tests.
 
 Each case builds its PEM at call time (fresh keys) and says which certificate the message
-must name.
+must name; :func:`counts` is how each test shows that a refusal wrote nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +10,17 @@ import datetime as dt
 from collections.abc import Callable
 
 from accessctl.core.pem import MAX_BUNDLE_BYTES, MAX_CERTIFICATES
+from apps.trust.models import AssociatedHostname, CaCertificate, MtlsCertificate
 from tests.factories import certs as f
+
+
+def counts() -> tuple[int, int, int]:
+    """Rows of bundles, their certificates and their hostnames: unchanged after a refusal."""
+    return (
+        MtlsCertificate.objects.count(),
+        CaCertificate.objects.count(),
+        AssociatedHostname.objects.count(),
+    )
 
 
 def _expired() -> str:

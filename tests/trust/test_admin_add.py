@@ -11,22 +11,14 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.trust import services
-from apps.trust.models import AssociatedHostname, CaCertificate, MtlsCertificate
+from apps.trust.models import CaCertificate, MtlsCertificate
 from tests.factories import certs as f
-from tests.trust.cases import REFUSALS, key_lines
+from tests.trust.cases import REFUSALS, counts, key_lines
 from tests.trust.conftest import HOST
 
 pytestmark = pytest.mark.django_db
 
 ADD = "admin:trust_mtlscertificate_add"
-
-
-def counts():
-    return (
-        MtlsCertificate.objects.count(),
-        CaCertificate.objects.count(),
-        AssociatedHostname.objects.count(),
-    )
 
 
 def post(client, **data):

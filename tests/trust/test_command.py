@@ -15,9 +15,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from apps.trust.models import AssociatedHostname, CaCertificate, MtlsCertificate
+from apps.trust.models import MtlsCertificate
 from tests.factories import certs as f
-from tests.trust.cases import REFUSALS, key_lines
+from tests.trust.cases import REFUSALS, counts, key_lines
 from tests.trust.conftest import HOST
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +29,6 @@ def run(*args, stdin_text=None, monkeypatch=None):
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin_text.encode())))
     call_command("certificates", *args, stdout=out)
     return out.getvalue()
-
-
-def counts():
-    return (
-        MtlsCertificate.objects.count(),
-        CaCertificate.objects.count(),
-        AssociatedHostname.objects.count(),
-    )
 
 
 def test_add_from_a_file(tmp_path, chain):

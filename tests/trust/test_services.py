@@ -9,21 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
 from apps.trust import services
-from apps.trust.models import AssociatedHostname, CaCertificate, MtlsCertificate
+from apps.trust.models import AssociatedHostname, MtlsCertificate
 from apps.trust.services import certificate_create, certificate_delete, certificate_update
 from tests.factories import certs as f
-from tests.trust.cases import REFUSALS, key_lines
+from tests.trust.cases import REFUSALS, counts, key_lines
 from tests.trust.conftest import HOST
 
 pytestmark = pytest.mark.django_db
-
-
-def counts():
-    return (
-        MtlsCertificate.objects.count(),
-        CaCertificate.objects.count(),
-        AssociatedHostname.objects.count(),
-    )
 
 
 def test_an_upload_stores_the_bundle_its_certificates_and_hostnames(chain, admin_user):
