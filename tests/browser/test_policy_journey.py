@@ -115,6 +115,8 @@ def test_an_operator_creates_a_common_name_policy_and_tests_two_devices(logged_i
     assert "allowed" in verdict.inner_text()
     assert "by policy Device 7 only" in verdict.inner_text()
     assert "allowed" in (verdict.get_attribute("class") or "")
+    chain = page.locator("#tester-result tr", has=page.locator("th", has_text="Chain"))
+    assert chain.locator("td").inner_text().startswith("verified: CN=device-7 → CN=Acme")
     # A certificate without SANs says so rather than leaving the row blank.
     sans = page.locator("#tester-result tr", has=page.locator("th", has_text="SANs"))
     assert sans.locator("td").inner_text().strip() == "—"
