@@ -59,6 +59,7 @@ def test_a_matching_certificate_is_allowed_by_the_deciding_policy(signed_in, pol
     assert "Decision: <strong>allowed</strong>" in html
     assert "✔ Include: Common Name is device-7 — CN is &#x27;device-7&#x27;" in html
     assert "✘ Include: Organizational Unit is Contractors" in html
+    assert "(Allow) — session 1 hour" in " ".join(html.split())
     assert response.context["chain"].reason == "verified"
 
 
