@@ -166,3 +166,37 @@ def test_the_console_script_refuses_an_unknown_decision_with_exit_2(tmp_path):
     )  # fmt: skip
     assert result.returncode == 2
     assert "invalid choice: 'permit'" in result.stderr
+
+
+def test_add_without_a_name_names_the_policy_after_its_rules(bound):
+    # The issue's own example has no --name: it must work as written.
+    out = run(
+        "add", "--hostname", HOST, "--decision", "non_identity",
+        "--include", "common_name=device-7", "--include", "valid_certificate",
+        "--session-duration", "24h",
+    )  # fmt: skip
+    policy = AccessPolicy.objects.get()
+    assert policy.name == "Include: Common Name is device-7; Include: Valid Certificate"
+    assert out.startswith(f"Created policy {policy.pk}: {policy.name} ({HOST})")
+    assert (policy.decision, policy.session_seconds) == ("non_identity", 86400)
+
+
+def test_a_made_up_name_is_cut_to_the_name_field_length(bound):
+    rules = [arg for n in range(12) for arg in ("--include", f"common_name=device-{n:03}")]
+    run("add", "--hostname", HOST, "--decision", "allow", *rules)
+    name = AccessPolicy.objects.get().name
+    assert len(name) == AccessPolicy._meta.get_field("name").max_length
+    assert name.startswith("Include: Common Name is device-000; ") and name.endswith("…")
+
+
+def test_a_made_up_name_that_is_taken_says_to_give_one(bound):
+    add = ("add", "--hostname", HOST, "--decision", "allow", "--include", "valid_certificate")
+    run(*add)
+    message = refused(*add)
+    assert message.endswith("(the name was made from the rules: give one with --name)")
+    assert AccessPolicy.objects.count() == 1
+
+
+def test_without_a_name_or_rules_the_only_error_is_the_missing_include(bound):
+    message = refused("add", "--hostname", HOST, "--decision", "deny")
+    assert message == f"rules: {MISSING_INCLUDE}"

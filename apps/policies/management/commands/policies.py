@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from accessctl.core.hostnames import InvalidHostname, normalize_hostname
-from accessctl.core.policy import RuleType
+from accessctl.core.policy import Rule, RuleGroup, RuleType, describe_rule
 from apps.console.cli import bad_input, one_line
 from apps.policies.choices import DecisionChoices, SessionDuration
 from apps.policies.models import AccessPolicy, unenforced_hostnames
@@ -25,6 +25,7 @@ RULE_ALIASES = {
     "spki": RuleType.SPKI,
 }
 RULE_NAMES = sorted({*(t.value for t in RuleType), *RULE_ALIASES})
+NAME_MAX_LENGTH = AccessPolicy._meta.get_field("name").max_length or 100
 
 
 def parse_rule(group: str, text: str) -> RuleSpec:
@@ -37,6 +38,18 @@ def parse_rule(group: str, text: str) -> RuleSpec:
             f"--{group} {text!r}: unknown rule type; use one of {', '.join(RULE_NAMES)}"
         )
     return group, rule_type.value, value
+
+
+def default_name(decision: str, rules: list[RuleSpec]) -> str:
+    """The name of a policy added without ``--name``: its rules in words, as listed.
+
+    ``--name`` is optional so that the issue's own example (``policies add --hostname H
+    --decision non_identity --include common_name=device-7``) works as written; a policy
+    without rules is named after its decision, so that the only error is the missing Include.
+    """
+    words = "; ".join(describe_rule(Rule(RuleGroup(g), RuleType(t), v)) for g, t, v in rules)
+    name = words or DecisionChoices(decision).label
+    return name if len(name) <= NAME_MAX_LENGTH else name[: NAME_MAX_LENGTH - 1] + "…"
 
 
 def as_dict(policy: AccessPolicy) -> dict[str, Any]:
@@ -62,7 +75,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True, parser_class=CommandParser)
         add = sub.add_parser("add", help="create a policy with its rules")
         add.add_argument("--hostname", required=True)
-        add.add_argument("--name", required=True)
+        add.add_argument(
+            "--name", help="unique per hostname; default: the rules in words, as listed"
+        )
         add.add_argument("--decision", required=True, choices=DecisionChoices.values)
         for group in ("include", "require", "exclude"):
             add.add_argument(
@@ -102,10 +117,13 @@ class Command(BaseCommand):
         ]
         if options["order"] < 0:
             raise bad_input("--order must be 0 or more")
+        name = options["name"]
+        if name is None:
+            name = default_name(options["decision"], rules)
         try:
             policy = policy_create(
                 hostname=options["hostname"],
-                name=options["name"],
+                name=name,
                 decision=options["decision"],
                 rules=rules,
                 session_duration=options["session_duration"],
@@ -114,7 +132,12 @@ class Command(BaseCommand):
                 enabled=not options["disabled"],
             )
         except ValidationError as exc:
-            raise bad_input(one_line(exc)) from None
+            message = one_line(exc)
+            # A made-up name that is taken (a field or the per-hostname unique constraint).
+            clash = {"name", NON_FIELD_ERRORS} & set(getattr(exc, "error_dict", {}))
+            if options["name"] is None and clash:
+                message += " (the name was made from the rules: give one with --name)"
+            raise bad_input(message) from None
         self.stdout.write(f"Created policy {policy.pk}: {policy}")
 
     def list(self, *, as_json: bool) -> None:
