@@ -180,6 +180,19 @@ def test_the_listing_reads_like_the_rules(signed_in, bound):
     assert "Non Identity (Service Auth)" in html
 
 
+def test_a_listing_row_shows_hostname_and_path_decision_order_rules_and_duration(signed_in, bound):
+    data = form_data(path_prefix="/api", order="7", decision="deny", session_duration="1h")
+    assert signed_in.post(reverse(ADD), data).status_code == 302
+    html = signed_in.get(reverse("admin:policies_accesspolicy_changelist")).content.decode()
+    row = re.search(r'<tr><td class="action-checkbox">.*?</tr>', html, re.S).group(0)
+    cells = dict(re.findall(r'<td class="field-(\w+)">(.*?)</td>', row))
+    assert cells["target"] == f"{HOST}/api"
+    assert cells["decision"] == "Block"
+    assert cells["order"] == "7"
+    assert cells["rules_summary"] == "Include: Common Name is device-7"
+    assert cells["session_duration"] == "1 hour"
+
+
 def test_the_listing_shows_hostnames_that_are_not_enforced(signed_in, bound):
     signed_in.post(reverse(ADD), form_data())
     response = signed_in.get(reverse("admin:policies_accesspolicy_changelist"))
