@@ -1,5 +1,6 @@
-"""A change saved through the ORM is enforced by another process within one second, and a
-process whose database (and cache) become unreachable fails closed and recovers by itself.
+"""A change saved in the dashboard (or through the ORM) is enforced by another process within
+one second, and a process whose database (and cache) become unreachable fails closed and
+recovers by itself.
 
 These need a server database that a second process can share: skipped (with the reason) when
 the suite runs on in-memory SQLite; CI runs the suite again on PostgreSQL and Redis, where
@@ -14,7 +15,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
+from apps.policies.models import AccessPolicy
 from tests.gateway.conftest import HOST, add_policy, escaped
 from tests.gateway.processes import (
     Gunicorn,
@@ -74,6 +77,43 @@ def test_a_change_saved_through_the_orm_is_enforced_by_another_process_within_a_
         assert settle(lambda: server.get(HOST)[0] == 403) < 1.0
         policy.enabled = False
         policy.save()
+        assert settle(lambda: server.get(HOST)[0] == 200) < 1.0
+
+
+def dashboard_policy_form() -> dict[str, str]:
+    """The policy page's POST for a Non Identity / Valid Certificate policy on HOST."""
+    return {
+        "name": "devices",
+        "hostname": HOST,
+        "path_prefix": "/",
+        "decision": "non_identity",
+        "order": "1",
+        "session_duration": "24h",
+        "enabled": "on",
+        "rules-TOTAL_FORMS": "1",
+        "rules-INITIAL_FORMS": "0",
+        "rules-MIN_NUM_FORMS": "0",
+        "rules-MAX_NUM_FORMS": "1000",
+        "rules-0-group": "include",
+        "rules-0-type": "valid_certificate",
+        "rules-0-value": "",
+    }
+
+
+def test_a_policy_added_then_deleted_in_the_dashboard_reaches_another_process_in_a_second(
+    pki, tmp_path, client, admin_user
+):
+    bind("Fleet", [HOST], pki.root, pki.inter)
+    client.force_login(admin_user)
+    with Gunicorn(tmp_path) as server:
+        assert settle(lambda: server.get(HOST)[0] == 200) < 1.0
+        response = client.post(reverse("admin:policies_accesspolicy_add"), dashboard_policy_form())
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert settle(lambda: server.get(HOST)[0] == 403) < 1.0
+        policy = AccessPolicy.objects.get()
+        delete = reverse("admin:policies_accesspolicy_delete", args=[policy.pk])
+        assert client.post(delete, {"post": "yes"}).status_code == 302
+        assert not AccessPolicy.objects.exists()
         assert settle(lambda: server.get(HOST)[0] == 200) < 1.0
 
 
