@@ -98,6 +98,22 @@ def test_c11_an_expired_intermediate_is_refused(root):
     assert refused(leaf, old, trust=anchors(root)) in {"chain_expired", "chain_untrusted"}
 
 
+@pytest.mark.parametrize(
+    "validity",
+    [
+        {"not_before": NOW - dt.timedelta(days=60), "not_after": NOW - dt.timedelta(days=1)},
+        {"not_before": NOW + dt.timedelta(days=1)},
+    ],
+    ids=["expired", "not-yet-valid"],
+)
+def test_c11_a_bound_root_outside_its_validity_vouches_for_nobody(validity):
+    # Uploads refuse an expired CA, but a stored one expires in place: the trust anchor's own
+    # validity is checked at every verification, not only at upload.
+    stale_root = certs.make_ca("Stale Root", **validity)
+    leaf = certs.make_leaf(stale_root, not_before=NOW - dt.timedelta(days=1))
+    assert refused(leaf, trust=anchors(stale_root)) == "chain_expired"
+
+
 def test_c12_a_server_auth_only_leaf_is_refused(inter, root):
     leaf = certs.make_leaf(inter, eku=(certs.SERVER_AUTH,))
     assert refused(leaf, inter, trust=anchors(root)) == "eku_not_client_auth"

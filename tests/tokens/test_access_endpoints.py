@@ -6,6 +6,7 @@ import datetime as dt
 
 import jwt
 import pytest
+from cryptography import x509
 
 from accessctl.core.identity import identity_of
 from accessctl.core.policy import Outcome
@@ -40,6 +41,25 @@ def test_the_jwks_verifies_a_token_with_plain_pyjwt(client, root_ca):
         issuer=sessions.token_issuer(),
     )
     assert claims["sub"] == leaf.fingerprint
+    assert claims["common_name"] == "device-7"
+
+
+def test_the_public_cert_holds_the_key_that_signs_the_tokens(client, root_ca):
+    # Origins that verify with the PEM certificate (as many Cloudflare guides do) rather than
+    # the JWK must get the very key that signs: a stale or mismatched certificate fails them.
+    host = host_config(root=root_ca)
+    token = issue(host, certfactory.make_leaf(root_ca, "device-7"))
+    body = client.get("/cdn-cgi/access/certs", HTTP_HOST=HOST).json()
+    kid = jwt.get_unverified_header(token)["kid"]
+    assert body["public_cert"]["kid"] == kid
+    published = x509.load_pem_x509_certificate(body["public_cert"]["cert"].encode())
+    claims = jwt.decode(
+        token,
+        published.public_key(),
+        algorithms=["ES256"],
+        audience=host.audience,
+        issuer=sessions.token_issuer(),
+    )
     assert claims["common_name"] == "device-7"
 
 
