@@ -101,6 +101,23 @@ def test_the_result_is_per_hostname(host, root_ca, intermediate_ca):
     assert check(fwd, stranger, cache).error == "chain_untrusted"
 
 
+def test_the_forwarded_intermediates_are_part_of_the_key(monkeypatch, root_ca, intermediate_ca):
+    # Only the root is uploaded: the leaf alone cannot be verified, the leaf with the
+    # intermediate its terminator forwards can. A key of the leaf bytes alone would replay
+    # one answer for the other.
+    counter = CountingVerify(monkeypatch)
+    cache = VerificationCache()
+    root_only = HostConfig(
+        "app.example.com", TrustAnchors.build([root_ca.cert], []), (), "aud", "epoch-1"
+    )
+    leaf = certs.make_leaf(intermediate_ca)
+    assert check(ForwardedCertificate(leaf.der), root_only, cache).identity is None
+    with_chain = ForwardedCertificate(leaf.der, (intermediate_ca.der,))
+    assert check(with_chain, root_only, cache).identity is not None
+    assert check(ForwardedCertificate(leaf.der), root_only, cache).identity is None
+    assert counter.calls == 2
+
+
 def test_failures_are_cached_apart_and_cannot_evict_good_results(host, intermediate_ca):
     cache = VerificationCache(maxsize=4, failures_maxsize=2)
     good = [forwarded(certs.make_leaf(intermediate_ca, f"good-{n}")) for n in range(3)]
