@@ -33,7 +33,7 @@ _END = re.compile(r"^-----END ([A-Z0-9 ]+)-----$")
 # paste must still be caught; an END line alone counts too (a paste that lost its BEGIN line
 # still holds the key). PuTTY key files have no armour but a fixed first line.
 _PRIVATE_KEY = re.compile(
-    r"-{3,}\s*(?:BEGIN|END)[^\n]*PRIVATE\s+KEY|PuTTY-User-Key-File-", re.IGNORECASE
+    r"-{3,}\s*(?:BEGIN|END)[^\r\n]*PRIVATE\s+KEY|PuTTY-User-Key-File-", re.IGNORECASE
 )
 _BASE64_LINE = re.compile(r"^[A-Za-z0-9+/=]*$")
 CERTIFICATE_LABEL = "CERTIFICATE"
@@ -54,6 +54,17 @@ class BundleError(ValueError):
 def contains_private_key(text: str) -> bool:
     """True when ``text`` holds anything that looks like private-key armour."""
     return _PRIVATE_KEY.search(text) is not None
+
+
+def private_key_line(text: str) -> int | None:
+    """The line (1-based; CRLF and CR count as one line break) of the first private-key
+    armour in ``text``, or None. A line number finds the key in a long paste without
+    quoting any of it."""
+    found = _PRIVATE_KEY.search(text)
+    if found is None:
+        return None
+    before = text[: found.start()].replace("\r\n", "\n").replace("\r", "\n")
+    return before.count("\n") + 1
 
 
 def decode_upload(data: bytes) -> str:
@@ -81,13 +92,14 @@ def parse_pem_bundle(text: str) -> list[x509.Certificate]:
     :data:`MAX_CERTIFICATES` certificates; no certificate at all; a block of another type; a
     block without its END line; damaged base64 or DER.
     """
-    if contains_private_key(text):
-        # Deliberately vague about where: the position is enough to find it, the content
-        # must never appear in a message, a log line or the database.
+    key_line = private_key_line(text)
+    if key_line is not None:
+        # Only the line number: it is enough to find the key, while its content must never
+        # appear in a message, a log line or the database.
         raise BundleError(
             "private_key",
-            "the input contains a private key; remove it and upload only the CA "
-            "certificates (a private key must never leave the machine it was made on)",
+            f"the input contains a private key (line {key_line}); remove it and upload only "
+            "the CA certificates (a private key must never leave the machine it was made on)",
         )
     size = len(text.encode("utf-8", errors="replace"))
     if size > MAX_BUNDLE_BYTES:

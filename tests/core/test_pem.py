@@ -14,6 +14,7 @@ from accessctl.core.pem import (
     BundleError,
     decode_upload,
     parse_pem_bundle,
+    private_key_line,
 )
 from tests.factories import certs as f
 
@@ -251,3 +252,19 @@ def test_arbitrary_text_only_ever_raises_bundle_error(text):
         assert exc.code and str(exc)
     else:
         assert parsed
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_private_key_is_located_by_its_line_number(chain, newline):
+    root, inter = chain
+    text = "Acme chain\n" + inter.pem + "the key:\n" + PRIVATE_KEYS["pkcs8"] + root.pem
+    line = len((text[: text.index("-----BEGIN PRIVATE KEY")]).splitlines()) + 1
+    with pytest.raises(BundleError) as info:
+        parse_pem_bundle(text.replace("\n", newline))
+    assert f"the input contains a private key (line {line});" in str(info.value)
+    assert line > 3  # the key follows a text line and a whole certificate
+
+
+def test_a_key_armour_on_the_first_line_is_line_1():
+    assert private_key_line(PRIVATE_KEYS["rsa-pkcs1"]) == 1
+    assert private_key_line("-----BEGIN CERTIFICATE-----\n") is None
