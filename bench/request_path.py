@@ -13,7 +13,11 @@ run, for:
 - guarded, refused: no certificate;
 - guarded, new certificate each time: every request a distinct valid leaf (a cache miss:
   parse, chain verification and identity extraction each time);
-- guarded, flood of bad certificates: distinct leaves from an unknown CA.
+- guarded, flood of bad certificates: distinct leaves from an unknown CA;
+- guarded, malformed header values: garbage, a truncated certificate, NUL, CRLF, double
+  encoding, a private key, two leaves, a 64 KiB value and a PEM body of junk just under the
+  16 KiB limit, in turn (refused before any chain is built: it must stay cheaper than
+  verifying a new certificate, or a flood of junk would cost more than real clients).
 
 A second table times the decision function alone (no request cycle, no view, no session), so
 that the enforcement cost is not hidden behind the page rendering.
@@ -113,6 +117,7 @@ def main() -> None:
         stranger = certs.make_ca("Unknown CA")
         bad = [quote(certs.make_leaf(stranger, f"x{i}").pem, safe="") for i in range(n)]
         known = quote(certs.make_leaf(inter, "device-1").pem, safe="")
+        malformed = malformed_values(certs.make_leaf(inter, "device-2"))
 
         def meta(host: str, cert: str | None = None) -> dict[str, str]:
             base = {"HTTP_HOST": host, "REMOTE_ADDR": "127.0.0.1"}
@@ -121,6 +126,10 @@ def main() -> None:
         client = Client()
         for host in ("open.example.com", "app.example.com"):  # warm up
             client.get("/", **meta(host, known))
+        for value in malformed:  # timing a refusal only means something if it is one
+            status = client.get("/", **meta("app.example.com", value)).status_code
+            if status != 403:
+                sys.exit(f"malformed header value answered {status}, not 403: {value[:60]!r}")
         cases = {
             "unguarded": lambda i: meta("open.example.com"),
             "guarded, allowed (cached verification)": lambda i: meta("app.example.com", known),
@@ -130,6 +139,9 @@ def main() -> None:
             ),
             "guarded, flood of unknown-CA certificates": cold(
                 lambda i: meta("app.example.com", bad[i])
+            ),
+            "guarded, malformed header values": lambda i: meta(
+                "app.example.com", malformed[i % len(malformed)]
             ),
         }
         report(
@@ -146,6 +158,30 @@ def main() -> None:
                 f"regression: a cached verification ({cached:.0f} µs) costs more than half of"
                 f" a fresh one ({uncached:.0f} µs): is the verification cache working?"
             )
+        # And the other: a malformed value must be refused before the expensive work.
+        junk = decisions["guarded, malformed header values"]
+        if junk > uncached:
+            sys.exit(
+                f"regression: refusing a malformed header ({junk:.0f} µs) costs more than"
+                f" verifying a new certificate ({uncached:.0f} µs)"
+            )
+
+
+def malformed_values(leaf) -> list[str]:
+    """Header values accessctl must refuse (SECURITY-CHECKLIST B6-B7), nginx format."""
+    pem = leaf.pem
+    junk_body = "\n".join(["QUFB" * 16] * 180)  # valid base64, no certificate, ~11.5 KiB
+    return [
+        "garbage!",
+        quote(pem[:200] + pem[-26:], safe=""),  # truncated
+        quote(pem, safe="") + "%00",
+        quote(pem, safe="") + "\r\nX-Injected: 1",
+        quote(quote(pem, safe=""), safe=""),  # double-encoded
+        quote(pem + leaf.key_pem, safe=""),
+        quote(pem + pem, safe=""),  # two leaves
+        "A" * 64 * 1024,
+        quote(f"-----BEGIN CERTIFICATE-----\n{junk_body}\n-----END CERTIFICATE-----\n", safe=""),
+    ]
 
 
 def measure_decide(n: int, meta_for) -> float:
