@@ -106,6 +106,11 @@ class Gunicorn:
 
     def get(self, host: str, path: str = "/", headers: dict[str, str] | None = None):
         """(status, body) of a raw HTTP/1.1 GET: header names exactly as given."""
+        status, _, body = self.exchange(host, path, headers)
+        return status, body
+
+    def exchange(self, host: str, path: str = "/", headers: dict[str, str] | None = None):
+        """(status, response header lines, body) of a raw HTTP/1.1 GET."""
         lines = [f"GET {path} HTTP/1.1", f"Host: {host}", "Connection: close"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -116,7 +121,8 @@ class Gunicorn:
                 chunks.append(chunk)
         raw = b"".join(chunks)
         status = int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/") else 0
-        return status, raw.partition(b"\r\n\r\n")[2]
+        head, _, body = raw.partition(b"\r\n\r\n")
+        return status, head.decode("latin-1").split("\r\n")[1:], body
 
 
 class TcpProxy:

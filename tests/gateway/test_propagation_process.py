@@ -1,6 +1,6 @@
 """A change saved in the dashboard (or through the ORM) is enforced by another process within
-one second, and a process whose database (and cache) become unreachable fails closed and
-recovers by itself.
+one second, live sessions included, and a process whose database (and cache) become
+unreachable fails closed and recovers by itself.
 
 These need a server database that a second process can share: skipped (with the reason) when
 the suite runs on in-memory SQLite; CI runs the suite again on PostgreSQL and Redis, where
@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from apps.policies.models import AccessPolicy
+from apps.policies.models import AccessPolicy, PolicyRule
 from tests.gateway.conftest import HOST, add_policy, escaped
 from tests.gateway.processes import (
     Gunicorn,
@@ -115,6 +115,33 @@ def test_a_policy_added_then_deleted_in_the_dashboard_reaches_another_process_in
         assert client.post(delete, {"post": "yes"}).status_code == 302
         assert not AccessPolicy.objects.exists()
         assert settle(lambda: server.get(HOST)[0] == 200) < 1.0
+
+
+def session_cookie(header_lines: list[str]) -> str:
+    """The CF_Authorization value a response sets."""
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        if name.lower() == "set-cookie" and value.strip().startswith("CF_Authorization="):
+            return value.strip().split(";", 1)[0].split("=", 1)[1]
+    raise AssertionError(f"no CF_Authorization cookie in {header_lines}")
+
+
+def test_a_rule_change_ends_another_process_sessions_within_a_second(pki, tmp_path):
+    bind("Fleet", [HOST], pki.root, pki.inter)
+    policy = add_policy()
+    certificate = {"X-SSL-Client-Cert": escaped(pki.leaf)}
+    with Gunicorn(tmp_path) as server:
+        assert settle(lambda: server.get(HOST)[0] == 403) < 1.0
+        status, headers, _ = server.exchange(HOST, headers=certificate)
+        assert status == 200
+        session = {"Cookie": f"CF_Authorization={session_cookie(headers)}"}
+        assert server.get(HOST, headers=session)[0] == 200
+        # A rule that still lets device-1 in, but changes what the policy says.
+        PolicyRule.objects.create(
+            policy=policy, group="exclude", type="common_name", value="device-9"
+        )
+        assert settle(lambda: server.get(HOST, headers=session)[0] == 403) < 1.0
+        assert server.get(HOST, headers=certificate)[0] == 200
 
 
 def test_the_underscore_spelling_never_reaches_the_other_process(pki, tmp_path):
