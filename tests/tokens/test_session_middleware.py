@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import urllib.parse
 
 import jwt
@@ -98,6 +99,20 @@ def test_the_application_receives_the_same_token_as_the_cookie(client, guarded, 
     guarded()
     response = get(client, cert=leaf)
     assert response.json()["assertion"] == response.cookies[COOKIE].value
+
+
+def test_no_log_line_holds_the_token_it_issued_or_accepted(client, guarded, leaf, caplog):
+    guarded()
+    with caplog.at_level(logging.DEBUG):
+        token = login(client, leaf)
+        assert get(client).status_code == 200  # the cookie alone: the token is verified
+        tampered = token[:-4] + ("BBBB" if token.endswith("AAAA") else "AAAA")
+        client.cookies[COOKIE] = tampered
+        assert get(client).status_code == 403  # and a refused one
+    assert any(r.name == "accessctl.access" for r in caplog.records)
+    signature = token.rsplit(".", 1)[1]
+    assert token not in caplog.text and signature not in caplog.text
+    assert tampered.rsplit(".", 1)[1] not in caplog.text
 
 
 def test_a_client_sent_assertion_never_reaches_the_application(client, guarded, leaf):
