@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from accessctl.core.truststore import short_fingerprint
+from apps.policies.models import AccessPolicy
 from apps.trust.choices import ExpiryState
 from apps.trust.forms import MtlsCertificateAddForm, MtlsCertificateChangeForm
 from apps.trust.models import (
@@ -69,8 +70,19 @@ class ExpiryFilter(admin.SimpleListFilter):
         return queryset.in_expiry_state(value) if value else queryset
 
 
+NOT_ENFORCED = mark_safe(  # noqa: S308  a constant
+    '<span class="not-enforced-host">(not enforced: no policy)</span>'
+)
+
+
+def guarded_hostnames() -> set[str]:
+    """Hostnames with an enabled access policy: the only ones a CA is enforced on."""
+    return set(AccessPolicy.objects.enabled().values_list("hostname", flat=True))
+
+
 class MtlsChangeList(ChangeList):
-    """The list page; after paging, finds in one query which hostnames other bundles share."""
+    """The list page; after paging, finds in one query which hostnames other bundles share,
+    and in one more which hostnames a policy guards."""
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
@@ -78,8 +90,10 @@ class MtlsChangeList(ChangeList):
         owners = hostname_owners(
             h.hostname for obj in self.result_list for h in obj.hostnames.all()
         )
+        guarded = guarded_hostnames()
         for obj in self.result_list:
             obj.hostname_owners = owners
+            obj.guarded_hostnames = guarded
 
 
 @admin.register(MtlsCertificate)
@@ -105,10 +119,17 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
         "certificates__fingerprint_sha256",
     ]
     search_help_text = "Name, hostname, subject or SHA-256 fingerprint (colons allowed)."
-    readonly_fields = ["hostname_sharing", "chain", "bundle_text", "created", "updated"]
+    readonly_fields = [
+        "hostname_sharing",
+        "enforcement",
+        "chain",
+        "bundle_text",
+        "created",
+        "updated",
+    ]
     add_fieldsets = [(None, {"fields": ["name", "pem", "pem_file", "hostnames"]})]
     fieldsets = [
-        (None, {"fields": ["name", "hostnames", "hostname_sharing", "enabled"]}),
+        (None, {"fields": ["name", "hostnames", "hostname_sharing", "enforcement", "enabled"]}),
         (
             "Certificates",
             {
@@ -210,34 +231,47 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
 
     @admin.display(description="Associated hostnames")
     def associated_hostnames(self, obj: MtlsCertificate) -> SafeString:
-        return self._hostnames_html(obj, getattr(obj, "hostname_owners", None))
+        return self._hostnames_html(
+            obj, getattr(obj, "hostname_owners", None), getattr(obj, "guarded_hostnames", None)
+        )
 
     @admin.display(description="Associated hostnames")
     def hostnames(self, obj: MtlsCertificate) -> SafeString:
         """The read-only view of the hostnames, for staff who may view but not change."""
-        return self._hostnames_html(obj, None)
+        return self._hostnames_html(obj, None, None)
 
     def _hostnames_html(
-        self, obj: MtlsCertificate, owners: dict[str, list[tuple[int, str]]] | None
+        self,
+        obj: MtlsCertificate,
+        owners: dict[str, list[tuple[int, str]]] | None,
+        guarded: set[str] | None,
     ) -> SafeString:
         hostnames = obj.hostname_list()
         if owners is None:
             owners = hostname_owners(hostnames)
+        if guarded is None:
+            guarded = guarded_hostnames()
         items = []
         for hostname in hostnames:
+            item = format_html("{}", hostname)
             others = [name for pk, name in owners.get(hostname, []) if pk != obj.pk]
             if others:
-                items.append(
-                    format_html(
-                        '{} <span class="shared-hostname" title="This hostname is also bound '
-                        'to other certificates: a client of any of them is accepted.">'
-                        "(shared with: {})</span>",
-                        hostname,
-                        ", ".join(others),
-                    )
+                item = format_html(
+                    '{} <span class="shared-hostname" title="This hostname is also bound '
+                    'to other certificates: a client of any of them is accepted.">'
+                    "(shared with: {})</span>",
+                    item,
+                    ", ".join(others),
                 )
-            else:
-                items.append(format_html("{}", hostname))
+            if hostname not in guarded:
+                # As in Cloudflare a CA alone enforces nothing: say so where the CA is listed.
+                item = format_html(
+                    '{} <span class="not-enforced-host" title="No enabled access policy: '
+                    'requests to this hostname pass unchecked. Add one under Access Policies.">'
+                    "(not enforced: no policy)</span>",
+                    item,
+                )
+            items.append(item)
         return format_html_join(mark_safe("<br>"), "{}", ((i,) for i in items))
 
     @admin.display(description="Subject")
@@ -298,6 +332,22 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
             mark_safe("<br>"),  # noqa: S308  a constant
             '{} <span class="shared-hostname">(shared with: {})</span>',
             shared,
+        )
+
+    @admin.display(description="Enforced")
+    def enforcement(self, obj: MtlsCertificate) -> SafeString:
+        """Per hostname, whether an enabled access policy guards it (a CA alone does not)."""
+        guarded = guarded_hostnames()
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308  a constant
+            "{} {}",
+            (
+                (
+                    hostname,
+                    "— enforced by its access policies" if hostname in guarded else NOT_ENFORCED,
+                )
+                for hostname in obj.hostname_list()
+            ),
         )
 
     @admin.display(description="Chain")
