@@ -98,6 +98,21 @@ def _canonical(host: str) -> str:
     return ascii_host
 
 
+def hostname_label(hostname: str) -> str:
+    """How a normalized hostname is shown in a dropdown: ``xn--bcher-kva.example
+    (bücher.example)`` for an internationalised one, the hostname alone otherwise.
+
+    The ASCII form comes first and stays the value: a Unicode spelling alone could hide a
+    look-alike (Cyrillic ``а`` for Latin ``a``), the A-label cannot.
+    """
+    if "xn--" not in hostname:
+        return hostname
+    try:
+        return f"{hostname} ({idna.decode(hostname)})"
+    except idna.IDNAError:
+        return hostname
+
+
 MAX_HOSTNAMES_IN_LIST = 100
 _LIST_SEPARATORS = re.compile(r"[\s,]+")
 

@@ -8,6 +8,7 @@ from cryptography import x509
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accessctl.core.hostnames import hostname_label
 from apps.policies.models import AccessPolicy, associated_hostnames, validate_rule_groups
 
 NO_HOSTNAME_HELP = "No hostname yet: upload a certificate under Mutual TLS and associate one."
@@ -19,7 +20,7 @@ def _hostname_select(current: str | None = None) -> forms.Select:
     names = associated_hostnames()
     if current and current not in names:
         names = sorted([*names, current])
-    return forms.Select(choices=[("", "---------"), *((h, h) for h in names)])
+    return forms.Select(choices=[("", "---------"), *((h, hostname_label(h)) for h in names)])
 
 
 class AccessPolicyForm(forms.ModelForm):
@@ -98,7 +99,7 @@ class PolicyTesterForm(forms.Form):
 
     def __init__(self, *args: Any, hostnames: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["hostname"].choices = [(h, h) for h in hostnames]
+        self.fields["hostname"].choices = [(h, hostname_label(h)) for h in hostnames]
 
     def clean_path(self) -> str:
         path: str = self.cleaned_data["path"].strip() or "/"

@@ -10,6 +10,7 @@ from accessctl.core.hostnames import (
     MAX_HOSTNAMES_IN_LIST,
     InvalidHostname,
     host_from_header,
+    hostname_label,
     normalize_hostname,
     parse_hostname_list,
 )
@@ -140,3 +141,16 @@ def test_a_hostname_list_has_a_length_limit():
     text = " ".join(f"h{i}.example.com" for i in range(MAX_HOSTNAMES_IN_LIST + 1))
     with pytest.raises(InvalidHostname, match=f"at most {MAX_HOSTNAMES_IN_LIST}"):
         parse_hostname_list(text)
+
+
+@pytest.mark.parametrize(
+    ("hostname", "label"),
+    [
+        ("app.example.com", "app.example.com"),
+        ("xn--bcher-kva.example", "xn--bcher-kva.example (bücher.example)"),
+        # A Cyrillic look-alike of app.example.com: the A-label shown first gives it away.
+        ("xn--pp-6kc.example.com", "xn--pp-6kc.example.com (\u0430pp.example.com)"),
+    ],
+)
+def test_dropdowns_show_an_internationalised_hostname_in_both_forms(hostname, label):
+    assert hostname_label(hostname) == label

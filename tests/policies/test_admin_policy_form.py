@@ -144,6 +144,14 @@ def test_the_hostname_dropdown_lists_the_associated_hostnames(signed_in, bound):
     assert options(html, "hostname") == ["---------", "api.example.com", HOST, "zz.example.com"]
 
 
+def test_an_internationalised_hostname_is_offered_in_both_spellings(signed_in, bound):
+    bind("IDN", ["xn--bcher-kva.example"], make_ca("IDN root"))
+    for url in (reverse(ADD), reverse("admin:policies_accesspolicy_tester")):
+        html = signed_in.get(url).content.decode()
+        assert "xn--bcher-kva.example (bücher.example)" in options(html, "hostname")
+        assert '<option value="xn--bcher-kva.example">' in html  # the value stays ASCII
+
+
 def test_without_any_associated_hostname_the_page_says_what_to_do(signed_in):
     html = signed_in.get(reverse(ADD)).content.decode()
     assert "upload a certificate under Mutual TLS" in html
