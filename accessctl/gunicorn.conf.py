@@ -22,3 +22,7 @@ header_map = "drop"
 # gunicorn.ctl): a second instance (the demo, the end-to-end tests, another `make run`) would
 # take it over and remove it on exit, and nothing here uses it. Older gunicorns ignore this.
 control_socket_disable = True
+# A forwarded certificate chain (ALB, Envoy's Chain, RFC 9440) can pass gunicorn's default
+# 8190-byte header limit; accessctl's own limit is 16 KiB (accessctl.core.forwarded), refused
+# with a reason code in the access log. Leave room above it so ours is the one that applies.
+limit_request_field_size = 20480

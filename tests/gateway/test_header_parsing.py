@@ -144,3 +144,14 @@ def test_b8_xfcc_escaped_quotes_in_subject_follow_envoys_grammar(
     response = fetch(client, HTTP_X_FORWARDED_CLIENT_CERT=value)
     assert response.status_code == 200
     assert access_log.last["cert_common_name"] == "device-1"
+
+
+def test_gunicorn_lets_an_oversize_certificate_header_through_to_our_own_refusal():
+    # gunicorn's default limit (8190 bytes) would answer a long forwarded chain with its own
+    # 400 and no reason code; ours (MAX_HEADER_BYTES, a 403 with a logged reason) must apply.
+    import runpy
+    from pathlib import Path
+
+    conf = runpy.run_path(str(Path(__file__).parents[2] / "accessctl/gunicorn.conf.py"))
+    longest_header_line = len("X-Amzn-Mtls-Clientcert: ") + fwd.MAX_HEADER_BYTES + 1
+    assert conf["limit_request_field_size"] >= longest_header_line
