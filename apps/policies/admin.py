@@ -12,7 +12,12 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from apps.policies.forms import AccessPolicyForm, RuleFormSet
-from apps.policies.models import AccessPolicy, PolicyRule, unenforced_hostnames
+from apps.policies.models import (
+    AccessPolicy,
+    PolicyRule,
+    hostnames_without_ca,
+    unenforced_hostnames,
+)
 from apps.policies.views import TESTER_PERMISSION, policy_tester
 
 
@@ -100,6 +105,7 @@ class AccessPolicyAdmin(admin.ModelAdmin):
         extra = {
             **(extra_context or {}),
             "not_enforced": unenforced_hostnames(),
+            "without_ca": hostnames_without_ca(),
             "can_test": request.user.has_perm(TESTER_PERMISSION),
             "tester_url": reverse("admin:policies_accesspolicy_tester"),
         }

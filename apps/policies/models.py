@@ -222,3 +222,18 @@ def unenforced_hostnames() -> list[str]:
     )
     guarded = set(AccessPolicy.objects.enabled().values_list("hostname", flat=True))
     return sorted(bound - guarded)
+
+
+def hostnames_without_ca() -> list[str]:
+    """Hostnames with an enabled policy but no enabled certificate bound to them.
+
+    Their requests are all denied (no CA can verify a client): the usual cause is a CA that
+    was removed or disabled after its policies were written, which the dashboard must show.
+    """
+    guarded = set(AccessPolicy.objects.enabled().values_list("hostname", flat=True))
+    bound = set(
+        AssociatedHostname.objects.filter(certificate__enabled=True).values_list(
+            "hostname", flat=True
+        )
+    )
+    return sorted(guarded - bound)

@@ -217,6 +217,22 @@ def test_a_disabled_policy_does_not_enforce_its_hostname(signed_in, bound):
     assert response.context["not_enforced"] == ["api.example.com", HOST]
 
 
+def test_the_listing_warns_of_hostnames_whose_certificate_is_gone(signed_in, bound):
+    signed_in.post(reverse(ADD), form_data())
+    listing = reverse("admin:policies_accesspolicy_changelist")
+    assert signed_in.get(listing).context["without_ca"] == []
+    assert "Denies everything" not in signed_in.get(listing).content.decode()
+    bound.enabled = False  # the CA is disabled after its policy was written
+    bound.save()
+    response = signed_in.get(listing)
+    assert response.context["without_ca"] == [HOST]
+    html = response.content.decode()
+    assert "<strong>Denies everything:</strong>" in html
+    assert f'<span class="without-ca-host">{HOST}</span>' in html
+    AccessPolicy.objects.update(enabled=False)  # a disabled policy denies nothing
+    assert signed_in.get(listing).context["without_ca"] == []
+
+
 def test_deleting_the_last_include_rule_on_edit_is_refused(signed_in, bound):
     signed_in.post(
         reverse(ADD),

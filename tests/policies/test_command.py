@@ -200,3 +200,13 @@ def test_a_made_up_name_that_is_taken_says_to_give_one(bound):
 def test_without_a_name_or_rules_the_only_error_is_the_missing_include(bound):
     message = refused("add", "--hostname", HOST, "--decision", "deny")
     assert message == f"rules: {MISSING_INCLUDE}"
+
+
+def test_list_names_hostnames_whose_certificate_is_gone(bound):
+    run(*ADD, "--include", "valid_certificate")
+    assert "Denies everything" not in run("list")
+    assert json.loads(run("list", "--json"))["without_ca"] == []
+    bound.delete()  # the CA is removed after its policy was written
+    out = run("list")
+    assert f"Denies everything (enabled policy but no enabled certificate): {HOST}" in out
+    assert json.loads(run("list", "--json"))["without_ca"] == [HOST]

@@ -13,7 +13,7 @@ from accessctl.core.hostnames import InvalidHostname, normalize_hostname
 from accessctl.core.policy import Rule, RuleGroup, RuleType, describe_rule
 from apps.console.cli import bad_input, one_line
 from apps.policies.choices import DecisionChoices, SessionDuration
-from apps.policies.models import AccessPolicy, unenforced_hostnames
+from apps.policies.models import AccessPolicy, hostnames_without_ca, unenforced_hostnames
 from apps.policies.services import RuleSpec, policy_create
 
 # Cloudflare's API spelling and short forms, besides the rule type values themselves.
@@ -143,8 +143,13 @@ class Command(BaseCommand):
     def list(self, *, as_json: bool) -> None:
         policies = list(AccessPolicy.objects.prefetch_related("rules"))
         unenforced = unenforced_hostnames()
+        without_ca = hostnames_without_ca()
         if as_json:
-            data = {"policies": [as_dict(p) for p in policies], "not_enforced": unenforced}
+            data = {
+                "policies": [as_dict(p) for p in policies],
+                "not_enforced": unenforced,
+                "without_ca": without_ca,
+            }
             self.stdout.write(json.dumps(data, indent=2))
             return
         for p in policies:
@@ -158,6 +163,10 @@ class Command(BaseCommand):
             self.stdout.write("No policies.")
         for hostname in unenforced:
             self.stdout.write(f"Not enforced (certificate but no enabled policy): {hostname}")
+        for hostname in without_ca:
+            self.stdout.write(
+                f"Denies everything (enabled policy but no enabled certificate): {hostname}"
+            )
 
     @transaction.atomic
     def remove(self, ident: str, hostname: str | None) -> None:
