@@ -140,6 +140,7 @@ class Stack:
     https_port: int = 0  # deploy/nginx/accessctl.conf
     forward_auth_port: int = 0  # deploy/nginx/forward-auth.conf
     gunicorn_port: int = 0
+    static_port: int = 0  # the plain static upstream the forward-auth variants guard
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def accessctl(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -399,7 +400,7 @@ def _start_servers(stack: Stack, server: CertFiles) -> None:
     static_root = stack.root / "static"
     static_root.mkdir()
     (static_root / "index.html").write_text(STATIC_BODY)
-    static_port = free_port()
+    static_port = stack.static_port = free_port()
     static_site = workdir / "static.conf"
     static_site.write_text(
         f"server {{\n    listen 127.0.0.1:{static_port};\n    root {static_root};\n"
@@ -501,6 +502,38 @@ def caddy_port(stack: Stack, der_upstream: int) -> int:
     config = REPO / "deploy/caddy/Caddyfile"
     stack.start(
         "caddy",
+        ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
+        ports=[port],
+        env=env,
+    )
+    return port
+
+
+@pytest.fixture(scope="session")
+def caddy_forward_auth_port(stack: Stack, der_upstream: int) -> int:
+    """deploy/caddy/forward-auth.Caddyfile guarding the static upstream for STATIC, run as
+    shipped with its settings in the environment."""
+    require_tool(shutil.which("caddy") is not None, "caddy is not installed")
+    port = free_port()
+    home = stack.root / "caddy-forward-auth-home"
+    home.mkdir()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "CADDY_ADMIN": "off",
+        "CADDY_HTTP_PORT": str(free_port()),
+        "ACCESSCTL_SERVER_NAME": STATIC,
+        "ACCESSCTL_HTTPS_PORT": str(port),
+        "ACCESSCTL_TLS_CERTIFICATE": str(stack.root / "server.pem"),
+        "ACCESSCTL_TLS_CERTIFICATE_KEY": str(stack.server_key),
+        "ACCESSCTL_UPSTREAM": f"127.0.0.1:{der_upstream}",
+        "ACCESSCTL_PROTECTED_UPSTREAM": f"127.0.0.1:{stack.static_port}",
+    }
+    config = REPO / "deploy/caddy/forward-auth.Caddyfile"
+    stack.start(
+        "caddy-forward-auth",
         ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
         ports=[port],
         env=env,
