@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accessctl.core.identity import ClientIdentity, presented_identity
+from accessctl.core.pem import contains_private_key
 from accessctl.core.policy import Explanation, RequestFacts, describe_rule, explain
 from accessctl.core.snapshot import HostConfig
 from accessctl.core.verify import ChainError, verify_client_chain
@@ -79,8 +80,10 @@ def policy_tester(request: HttpRequest, admin_context: dict[str, Any]) -> HttpRe
     if request.method == "POST":
         data = request.POST.copy()
         for field in ("certificate", "chain"):
-            if "PRIVATE KEY" in data.get(field, ""):
-                data[field] = ""  # never echo a pasted key back into the page
+            # The trust store's own detector (any armour, any case, PuTTY), not a plain
+            # "PRIVATE KEY" search: whatever it misses would be echoed back into the page.
+            if contains_private_key(data.get(field, "")):
+                data[field] = ""
                 context["key_refused"] = True
         form = PolicyTesterForm(data, hostnames=hostnames)
         if context.get("key_refused"):

@@ -154,6 +154,29 @@ def test_a_pasted_private_key_is_refused_and_not_echoed(signed_in, policies, roo
     assert "outcome" not in response.context
 
 
+PUTTY_KEY = "PuTTY-User-Key-File-3: ssh-ed25519\nPrivate-Lines: 1\nAAAAsecretAAAA\n"
+
+
+@pytest.mark.parametrize("kind", ["lowercase armour", "putty"])
+@pytest.mark.parametrize("field", ["certificate", "chain"])
+def test_a_private_key_in_any_spelling_is_refused_and_not_echoed(
+    signed_in, policies, root_ca, kind, field
+):
+    leaf = certs.make_leaf(root_ca, "device-7")
+    if kind == "putty":
+        key = PUTTY_KEY
+    else:
+        key = leaf.key_pem.replace("PRIVATE KEY", "private key")
+    secret_lines = [line for line in key.splitlines()[1:] if line and "-----" not in line]
+    pasted = {"certificate": leaf.pem, "chain": ""}
+    pasted[field] += key
+    response = submit(signed_in, **pasted)
+    html = response.content.decode()
+    assert "private key was pasted and discarded" in html
+    assert not [line for line in secret_lines if line in html]
+    assert "outcome" not in response.context
+
+
 def test_an_unknown_hostname_is_a_form_error(signed_in, policies):
     response = submit(signed_in, hostname="nope.example.com")
     assert "hostname" in response.context["form"].errors
