@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accessctl.core.hostnames import hostname_label
+from accessctl.core.pem import contains_private_key
 from apps.policies.models import AccessPolicy, associated_hostnames, validate_rule_groups
 
 NO_HOSTNAME_HELP = "No hostname yet: upload a certificate under Mutual TLS and associate one."
@@ -66,7 +67,7 @@ def parse_certificates(text: str, *, field: str) -> list[x509.Certificate]:
     """PEM certificates from a pasted text; refuse private keys, garbage and oversize input."""
     if len(text) > MAX_PEM_LENGTH:
         raise ValidationError(f"At most {MAX_PEM_LENGTH // 1024} KiB of PEM.")
-    if "PRIVATE KEY" in text:
+    if contains_private_key(text):
         raise ValidationError(
             "This contains a private key. Paste only the certificate; never share the key."
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from apps.policies.forms import parse_certificates
 from apps.policies.services import policy_create
 from tests.factories import certs
 from tests.policies.conftest import HOST
@@ -204,3 +206,10 @@ def test_a_leaf_with_an_unknown_key_type_is_denied_with_a_reason_never_a_500(
     assert response.status_code == 200
     assert response.context["chain"].reason == "cert_unsupported"
     assert response.context["outcome"].allowed is False
+
+
+@pytest.mark.parametrize("text", ["-----BEGIN private key-----\nAAAA\n", PUTTY_KEY])
+def test_the_tester_form_itself_refuses_any_private_key(text):
+    # Second line of defence behind the view, with the same detector as the trust store.
+    with pytest.raises(ValidationError, match="contains a private key"):
+        parse_certificates(text, field="certificate")
