@@ -478,12 +478,13 @@ def haproxy_port(stack: Stack, der_upstream: int) -> int:
     return port
 
 
-@pytest.fixture(scope="session")
-def caddy_port(stack: Stack, der_upstream: int) -> int:
-    """deploy/caddy/Caddyfile, run as shipped with its settings in the environment."""
+def start_caddy(
+    stack: Stack, name: str, caddyfile: str, server_name: str, upstream: int, **extra: str
+) -> int:
+    """Run a shipped Caddyfile as is, its settings in the environment; return its HTTPS port."""
     require_tool(shutil.which("caddy") is not None, "caddy is not installed")
     port = free_port()
-    home = stack.root / "caddy-home"
+    home = stack.root / f"{name}-home"
     home.mkdir()
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -493,15 +494,16 @@ def caddy_port(stack: Stack, der_upstream: int) -> int:
         "XDG_CONFIG_HOME": str(home / "config"),
         "CADDY_ADMIN": "off",
         "CADDY_HTTP_PORT": str(free_port()),
-        "ACCESSCTL_SERVER_NAME": VALID,
+        "ACCESSCTL_SERVER_NAME": server_name,
         "ACCESSCTL_HTTPS_PORT": str(port),
         "ACCESSCTL_TLS_CERTIFICATE": str(stack.root / "server.pem"),
         "ACCESSCTL_TLS_CERTIFICATE_KEY": str(stack.server_key),
-        "ACCESSCTL_UPSTREAM": f"127.0.0.1:{der_upstream}",
+        "ACCESSCTL_UPSTREAM": f"127.0.0.1:{upstream}",
+        **extra,
     }
-    config = REPO / "deploy/caddy/Caddyfile"
+    config = REPO / "deploy/caddy" / caddyfile
     stack.start(
-        "caddy",
+        name,
         ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
         ports=[port],
         env=env,
@@ -510,32 +512,19 @@ def caddy_port(stack: Stack, der_upstream: int) -> int:
 
 
 @pytest.fixture(scope="session")
+def caddy_port(stack: Stack, der_upstream: int) -> int:
+    """deploy/caddy/Caddyfile in front of accessctl (der-base64)."""
+    return start_caddy(stack, "caddy", "Caddyfile", VALID, der_upstream)
+
+
+@pytest.fixture(scope="session")
 def caddy_forward_auth_port(stack: Stack, der_upstream: int) -> int:
-    """deploy/caddy/forward-auth.Caddyfile guarding the static upstream for STATIC, run as
-    shipped with its settings in the environment."""
-    require_tool(shutil.which("caddy") is not None, "caddy is not installed")
-    port = free_port()
-    home = stack.root / "caddy-forward-auth-home"
-    home.mkdir()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(home),
-        "XDG_DATA_HOME": str(home / "data"),
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "CADDY_ADMIN": "off",
-        "CADDY_HTTP_PORT": str(free_port()),
-        "ACCESSCTL_SERVER_NAME": STATIC,
-        "ACCESSCTL_HTTPS_PORT": str(port),
-        "ACCESSCTL_TLS_CERTIFICATE": str(stack.root / "server.pem"),
-        "ACCESSCTL_TLS_CERTIFICATE_KEY": str(stack.server_key),
-        "ACCESSCTL_UPSTREAM": f"127.0.0.1:{der_upstream}",
-        "ACCESSCTL_PROTECTED_UPSTREAM": f"127.0.0.1:{stack.static_port}",
-    }
-    config = REPO / "deploy/caddy/forward-auth.Caddyfile"
-    stack.start(
+    """deploy/caddy/forward-auth.Caddyfile guarding the static upstream for STATIC."""
+    return start_caddy(
+        stack,
         "caddy-forward-auth",
-        ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
-        ports=[port],
-        env=env,
+        "forward-auth.Caddyfile",
+        STATIC,
+        der_upstream,
+        ACCESSCTL_PROTECTED_UPSTREAM=f"127.0.0.1:{stack.static_port}",
     )
-    return port
