@@ -10,20 +10,9 @@ from apps.trust.models import MtlsCertificate
 from apps.trust.services import certificate_create, certificate_delete
 from tests.browser.conftest import field, open_mutual_tls
 from tests.factories import certs as certfactory
+from tests.policies.labels import SESSION_DURATION_LABELS
 
 HOSTNAME = "app.example.com"
-SESSION_DURATIONS = [
-    "Same as application session timeout",
-    "No duration, expires immediately",
-    "15 minutes",
-    "30 minutes",
-    "1 hour",
-    "6 hours",
-    "12 hours",
-    "24 hours",
-    "1 week",
-    "1 month",
-]
 
 
 def upload_ca(page, ca: certfactory.Issued, hostnames: str) -> None:
@@ -75,7 +64,7 @@ def test_an_operator_creates_a_common_name_policy_and_tests_two_devices(logged_i
     hostname.select_option(HOSTNAME)
     field(page, "Decision").select_option(label="Non Identity (Service Auth)")
     duration = field(page, "Session duration")
-    assert options(duration) == SESSION_DURATIONS
+    assert options(duration) == SESSION_DURATION_LABELS
     duration.select_option(label="1 hour")
     row = rule_row(page)
     row.locator("select[name$='-group']").select_option(label="Include")
