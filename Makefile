@@ -34,18 +34,21 @@ test: $(STAMP)
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no test" >&2; exit 1; fi; exit $$rc
 
+# ruff, mypy, and the one-way app layers of docs/architecture.md (import-linter).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Each bench/*.py is a script that prints its measurements and ratios (and fails on a
-# regression it can detect); none yet is fine.
+# regression it can detect). `make bench` is the full run docs/performance.md comes from;
+# `make bench QUICK=1` (CI) gives every script --quick: seconds, failing on gross regressions.
 bench: $(STAMP)
 	@set -e; for script in bench/*.py; do \
 		[ -e "$$script" ] || { echo "make bench: no benchmark in bench/"; break; }; \
 		case "$$(basename $$script)" in _*|conftest.py) continue;; esac; \
-		echo "--- $$script"; $(BIN)/python "$$script"; \
+		echo "--- $$script"; $(BIN)/python "$$script" $(if $(QUICK),--quick); \
 	done
 
 # pip install . into a throwaway venv and serve the dashboard from it.

@@ -6,6 +6,10 @@ gunicorn option can be added with GUNICORN_CMD_ARGS.
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
 
 bind = os.environ.get("ACCESSCTL_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("ACCESSCTL_WORKERS", str(min(4, multiprocessing.cpu_count() * 2))))
@@ -26,3 +30,44 @@ control_socket_disable = True
 # 8190-byte header limit; accessctl's own limit is 16 KiB (accessctl.core.forwarded), refused
 # with a reason code in the access log. Leave room above it so ours is the one that applies.
 limit_request_field_size = 20480
+
+# Prometheus metrics (/_accessctl/metrics) add up every worker's values: each worker writes
+# them to files in PROMETHEUS_MULTIPROC_DIR, which must be set before the workers import
+# prometheus_client (they do after the fork: the app is not preloaded). Without one given, a
+# private directory is made for this server and removed when it stops. A given directory is
+# emptied at start: files of an earlier run would count twice.
+_made_metrics_dir: list[str] = []
+
+
+def on_starting(server: object) -> None:
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not given:
+        given = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+            prefix="accessctl-metrics-"
+        )
+        _made_metrics_dir.append(given)
+    metrics_dir = Path(given)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server: object, worker: Any) -> None:
+    # A replaced worker's gauges (configuration staleness) stop counting; its counters stay.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def worker_exit(server: object, worker: Any) -> None:
+    # In the worker, as it leaves: the log lines it still holds (apps/base/log_handlers.py)
+    # are written now, before anything else of the exit can go wrong. logging.shutdown() at
+    # the interpreter's exit would write them too.
+    import logging
+
+    logging.shutdown()
+
+
+def on_exit(server: object) -> None:
+    for made in _made_metrics_dir:
+        shutil.rmtree(made, ignore_errors=True)

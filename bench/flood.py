@@ -1,6 +1,7 @@
-"""Load benchmark of SECURITY-CHECKLIST H34 and H35 against a real gunicorn on loopback.
+"""Load benchmark: a flood of bad certificates, and memory under distinct certificates.
 
     .venv/bin/python bench/flood.py [--clients 2] [--requests 250] [--rounds 3] [--flooders 4]
+    .venv/bin/python bench/flood.py --quick   # what CI runs
 
 About a minute on a 2-core machine (34,000 requests in the memory streams, 7,500 in the
 latency phases), all on loopback.
@@ -12,7 +13,7 @@ time, bound to app.localhost) and ``accessctl policies add`` (Non Identity, Incl
 Certificate). Requests come from 127.0.0.1, a trusted proxy, with the certificate URL-encoded
 in X-SSL-Client-Cert as nginx forwards it.
 
-H34 — a flood of bad certificates does not push valid clients' p99 over budget. Valid clients
+Flood — a flood of bad certificates does not push valid clients' p99 over budget. Valid clients
 (threads of this process, one certificate each) send a fixed number of requests and their
 latency (connect to last byte) is measured in four phases of the same run, repeated in three
 interleaved rounds (each figure is the median over the rounds):
@@ -28,7 +29,7 @@ It fails only on a gross regression: p99 under the flood over 10x the quiet guar
 machine running CI may have 2 shared cores, so anything finer would flake), a valid client
 refused, a bad certificate let through, or any 5xx.
 
-H35 — tens of thousands of distinct certificates keep memory bounded. Two streams of distinct
+Memory — tens of thousands of distinct certificates keep memory bounded. Two streams of distinct
 certificates are sent by the flooding processes: 2.1 x the verification cache's size in valid
 leaves (each worker sees about half, so both caches are full after it), then 1.0 x more, each
 with a tenth as many unknown-CA leaves. The workers' RSS (/proc/<pid>/status) is read before,
@@ -48,7 +49,6 @@ import http.client
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -59,18 +59,12 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _servers import accessctl, rss, server_env, start_gunicorn, worker_pids
 
-from accessctl.core.forwarded import MAX_HEADER_BYTES  # noqa: E402
-from apps.console.servers import (  # noqa: E402
-    free_port,
-    gunicorn_command,
-    start_server,
-    stop_process,
-)
-from apps.gateway.verification import MAX_FAILURES, MAX_RESULTS  # noqa: E402
-from tests.factories import certs  # noqa: E402
+from accessctl.core.forwarded import MAX_HEADER_BYTES
+from apps.console.servers import free_port, stop_process
+from apps.gateway.verification import MAX_FAILURES, MAX_RESULTS
+from tests.factories import certs
 
 GUARDED = "app.localhost"
 UNGUARDED = "open.localhost"
@@ -234,93 +228,14 @@ def unexpected(statuses: Counter[tuple[str, int]]) -> list[str]:
 # --- Server --------------------------------------------------------------------------------
 
 
-def server_env(tmp: Path, port: int) -> dict[str, str]:
-    """The environment of the commands and of gunicorn: everything inside ``tmp``."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "accessctl.settings",
-        "ACCESSCTL_ENV": "development",
-        "ACCESSCTL_DATA_DIR": str(tmp),
-        "DATABASE_URL": f"sqlite:///{tmp}/flood.sqlite3",
-        "CACHE_URL": "locmemcache://flood",
-        "ALLOWED_HOSTS": f"{GUARDED},{UNGUARDED},localhost",
-        "ACCESSCTL_DASHBOARD_HOSTS": "localhost",
-        "ACCESSCTL_TRUSTED_PROXIES": "127.0.0.1/32",
-        "ACCESSCTL_CLIENT_CERT_FORMAT": "nginx",
-        "ACCESSCTL_CLIENT_CERT_HEADER": "",
-        "ACCESSCTL_SNI_HEADER": "",
-        "ACCESSCTL_BIND": f"127.0.0.1:{port}",
-        "ACCESSCTL_WORKERS": "2",
-        # The access log's JSON lines still go to the file below; only the noise is cut.
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def accessctl(env: dict[str, str], *args: str) -> None:
-    """Run an ``accessctl`` command; a failure stops the benchmark with its output."""
-    command = [str(Path(sys.executable).with_name("accessctl")), *args]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:2])} failed: {done.stderr or done.stdout}")
-
-
 def configure(tmp: Path, env: dict[str, str], root: certs.Issued) -> None:
     """Database, the CA bound to app.localhost and a Valid Certificate policy, by command."""
     accessctl(env, "migrate", "--noinput", "--verbosity", "0")
     ca_file = tmp / "ca.pem"
     ca_file.write_text(root.pem)
     accessctl(env, "certificates", "add", "--name", "Flood CA", "--hostname", GUARDED, str(ca_file))
-    accessctl(
-        env,
-        "policies",
-        "add",
-        "--hostname",
-        GUARDED,
-        "--name",
-        "devices",
-        "--decision",
-        "non_identity",
-        "--include",
-        "valid_certificate",
-    )
-
-
-def start_gunicorn(tmp: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """gunicorn as shipped, except: no per-request access log line on stdout, and a header
-    field limit above accessctl's 16 KiB so that oversize values reach accessctl's own check
-    (gunicorn's default 8190 would answer 400 itself, before Django)."""
-    command = [
-        *gunicorn_command(),
-        "--access-logfile",
-        "/dev/null",
-        "--limit-request-field_size",
-        str(MAX_HEADER_BYTES * 2),
-    ]
-    return start_server(command, log=tmp / "gunicorn.log", ports=[port], env=env, cwd=ROOT)
-
-
-def worker_pids(master: int) -> list[int]:
-    """gunicorn's worker processes: the children of its master."""
-    children = Path(f"/proc/{master}/task/{master}/children")
-    if children.exists():
-        return sorted(int(pid) for pid in children.read_text().split())
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master:
-            pids.append(int(stat.parent.name))
-    return sorted(pids)
-
-
-def rss(pid: int) -> int:
-    """Resident set size of ``pid`` in bytes, from /proc/<pid>/status."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
+    accessctl(env, "policies", "add", "--hostname", GUARDED, "--name", "devices",
+              "--decision", "non_identity", "--include", "valid_certificate")  # fmt: skip
 
 
 # --- The run -------------------------------------------------------------------------------
@@ -329,7 +244,7 @@ def rss(pid: int) -> int:
 def latency_phases(
     port: int, args: argparse.Namespace, clients: list[str], bad: list[Item]
 ) -> tuple[list[str], list[str]]:
-    """H34. Returns (report lines, failures).
+    """The flood. Returns (report lines, failures).
 
     The four phases run in ``args.rounds`` interleaved rounds and each figure is the median
     over the rounds, so that a burst of unrelated load on a shared machine spoils one round's
@@ -400,7 +315,7 @@ def latency_phases(
 def memory_phases(
     port: int, master: int, args: argparse.Namespace, valid: LeafMaker, stranger: LeafMaker
 ) -> tuple[list[str], list[str]]:
-    """H35. Returns (report lines, failures)."""
+    """Memory. Returns (report lines, failures)."""
     workers = worker_pids(master)
     if len(workers) != 2:
         return [], [f"expected 2 gunicorn workers, found {workers}"]
@@ -464,6 +379,9 @@ def memory_phases(
 def main() -> int:
     """Run both benchmarks; 0 within budget, 1 on a regression."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="CI: 2 rounds of 150 requests (memory as ever)"
+    )
     parser.add_argument("--clients", type=int, default=2, help="valid client threads")
     parser.add_argument(
         "--requests", type=int, default=250, help="requests per valid client and round"
@@ -483,6 +401,8 @@ def main() -> int:
         help="second memory stream: distinct certificates, as a multiple of the cache sizes",
     )
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.requests = min(args.rounds, 2), min(args.requests, 150)
     began = time.monotonic()
     root = certs.make_ca("Flood Root")
     valid = LeafMaker(root)
@@ -493,7 +413,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="accessctl-flood-") as name:
         tmp = Path(name)
         port = free_port()
-        env = server_env(tmp, port)
+        env = server_env(tmp, port, [GUARDED, UNGUARDED])
         configure(tmp, env, root)
         server = start_gunicorn(tmp, env, port)
         try:
@@ -502,9 +422,9 @@ def main() -> int:
             failures += memory_failures
         finally:
             stop_process(server)
-    print("H34: valid clients' latency, without and with a flood of bad certificates")
+    print("Flood: valid clients' latency, without and with a flood of bad certificates")
     print("\n".join(latency_lines))
-    print("\nH35: tens of thousands of distinct certificates")
+    print("\nMemory: tens of thousands of distinct certificates")
     print("\n".join(memory_lines))
     print(f"\n{time.monotonic() - began:.0f} s")
     for failure in failures:

@@ -38,6 +38,9 @@ from urllib.parse import unquote
 
 from cryptography import x509
 
+from accessctl.core.identity import UNREADABLE, unreadable_detail
+from accessctl.core.reasons import Reason
+
 # Far above a real chain (a 4-certificate RSA-4096 chain URL-encoded is about 12 KiB) and far
 # below anything that costs time to refuse. Checked on the raw value, before any decoding.
 MAX_HEADER_BYTES = 16 * 1024
@@ -60,7 +63,7 @@ RFC9440_CHAIN_HEADER = "Client-Cert-Chain"
 class ForwardedCertError(ValueError):
     """The forwarded value cannot be used. ``reason`` is a stable code for the log."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: Reason, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
@@ -85,7 +88,7 @@ class LoadedChain:
 def header_for(fmt: str, override: str = "") -> str:
     """The header a format is read from: the operator's override, else the format's default."""
     if fmt not in FORMATS:
-        raise ForwardedCertError("unknown_format", f"{fmt!r} is not one of {sorted(FORMATS)}")
+        raise ForwardedCertError(Reason.UNKNOWN_FORMAT, f"{fmt!r} is not one of {sorted(FORMATS)}")
     return override or FORMATS[fmt]
 
 
@@ -103,10 +106,10 @@ def decode(
     """
     decoder = _DECODERS.get(fmt)
     if decoder is None:
-        raise ForwardedCertError("unknown_format", f"{fmt!r} is not one of {sorted(FORMATS)}")
+        raise ForwardedCertError(Reason.UNKNOWN_FORMAT, f"{fmt!r} is not one of {sorted(FORMATS)}")
     for part in (value, chain_value):
         if len(part) > MAX_HEADER_BYTES:
-            raise ForwardedCertError("header_too_large", f"{len(part)} > {MAX_HEADER_BYTES}")
+            raise ForwardedCertError(Reason.HEADER_TOO_LARGE, f"{len(part)} > {MAX_HEADER_BYTES}")
     if not value.strip(" \t") and not chain_value.strip(" \t"):
         return None
     try:
@@ -114,12 +117,33 @@ def decode(
     except ForwardedCertError:
         raise
     except (ValueError, UnicodeError) as exc:  # belt and braces: decoders raise our error
-        raise ForwardedCertError("malformed", type(exc).__name__) from None
+        raise ForwardedCertError(Reason.MALFORMED, type(exc).__name__) from None
+    return _forwarded(ders, max_intermediates)
+
+
+def decode_pem(
+    text: str, *, max_intermediates: int = DEFAULT_MAX_INTERMEDIATES
+) -> ForwardedCertificate | None:
+    """A pasted PEM chain (leaf first), read exactly as a forwarded PEM chain is read.
+
+    The policy tester's way in: the same refusals as the request path (a private key, any
+    other block, text between blocks, a truncated body, too many intermediates), with the
+    same reason codes, so the tester can never accept what enforcement would refuse.
+    None when the text is empty.
+    """
+    if not text.strip():
+        return None
+    return _forwarded(_pem_certificates(text.replace("\r\n", "\n")), max_intermediates)
+
+
+def _forwarded(ders: list[bytes], max_intermediates: int) -> ForwardedCertificate | None:
+    """The decoded DER as a :class:`ForwardedCertificate`, after the checks every format
+    shares: the number of intermediates, and each DER's envelope."""
     if not ders:
         return None
     if len(ders) - 1 > max_intermediates:
         raise ForwardedCertError(
-            "chain_too_long", f"{len(ders) - 1} intermediates > {max_intermediates}"
+            Reason.CHAIN_TOO_LONG, f"{len(ders) - 1} intermediates > {max_intermediates}"
         )
     for der in ders:
         _check_der_envelope(der)
@@ -130,22 +154,28 @@ def load_chain(forwarded: ForwardedCertificate) -> LoadedChain:
     """Parse the DER into certificates; raise :class:`ForwardedCertError` if one is not.
 
     A forwarded intermediate that is not a CA (no basicConstraints CA:TRUE) is a second leaf
-    where one was expected: refused rather than silently ignored.
+    where one was expected: refused rather than silently ignored. A certificate whose
+    extensions cannot be read (malformed, or one of them twice) is refused here, before
+    verification, as ``cert_malformed``: nothing later has to expect it.
     """
     try:
         leaf = x509.load_der_x509_certificate(forwarded.leaf)
         intermediates = tuple(x509.load_der_x509_certificate(d) for d in forwarded.chain)
     except ValueError as exc:
-        raise ForwardedCertError("cert_malformed", str(exc)[:200]) from None
+        raise ForwardedCertError(Reason.CERT_MALFORMED, str(exc)[:200]) from None
+    try:
+        leaf.extensions  # noqa: B018 -- parsed once here (cryptography keeps the result)
+    except UNREADABLE as exc:
+        raise ForwardedCertError(Reason.CERT_MALFORMED, unreadable_detail(exc)) from None
     for cert in intermediates:
         try:
             is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
         except x509.ExtensionNotFound:
             is_ca = False
-        except Exception as exc:  # undecodable or duplicate extensions (not all ValueError)
-            raise ForwardedCertError("cert_malformed", str(exc)[:200]) from None
+        except UNREADABLE as exc:
+            raise ForwardedCertError(Reason.CERT_MALFORMED, unreadable_detail(exc)) from None
         if not is_ca:
-            raise ForwardedCertError("multiple_leaves", "a forwarded intermediate is not a CA")
+            raise ForwardedCertError(Reason.MULTIPLE_LEAVES, "a forwarded intermediate is not a CA")
     return LoadedChain(leaf=leaf, intermediates=intermediates)
 
 
@@ -158,68 +188,70 @@ _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----([^-]*)-----END ([A-Z
 
 def _b64(text: str, what: str) -> bytes:
     if not _B64.match(text) or len(text) % 4:
-        raise ForwardedCertError("bad_base64", what)
+        raise ForwardedCertError(Reason.BAD_BASE64, what)
     try:
         return base64.b64decode(text, validate=True)
     except binascii.Error:
-        raise ForwardedCertError("bad_base64", what) from None
+        raise ForwardedCertError(Reason.BAD_BASE64, what) from None
 
 
 def _no_comma(value: str) -> None:
     if "," in value:
-        raise ForwardedCertError("repeated_header", "a comma: the header was sent more than once")
+        raise ForwardedCertError(
+            Reason.REPEATED_HEADER, "a comma: the header was sent more than once"
+        )
 
 
 def _url_decode(value: str) -> str:
     """One round of percent-decoding (never ``+`` → space); a ``%`` left over is double encoding."""
     if not value.isascii() or not _PEM_VALUE.match(value):
-        raise ForwardedCertError("bad_characters", "outside the URL-encoded PEM alphabet")
+        raise ForwardedCertError(Reason.BAD_CHARACTERS, "outside the URL-encoded PEM alphabet")
     if any(c in value for c in "\r\n\0"):
-        raise ForwardedCertError("bad_characters", "raw CR, LF or NUL")
+        raise ForwardedCertError(Reason.BAD_CHARACTERS, "raw CR, LF or NUL")
     try:
         text = unquote(value, errors="strict")
     except UnicodeDecodeError:
-        raise ForwardedCertError("bad_characters", "percent-encoded non-UTF-8") from None
+        raise ForwardedCertError(Reason.BAD_CHARACTERS, "percent-encoded non-UTF-8") from None
     if "%" in text:
-        raise ForwardedCertError("double_encoded", "still percent-encoded after decoding")
+        raise ForwardedCertError(Reason.DOUBLE_ENCODED, "still percent-encoded after decoding")
     return text
 
 
 def _pem_certificates(text: str) -> list[bytes]:
     """DER of every CERTIFICATE block; refuse keys, other blocks and text between blocks."""
     if "\0" in text:
-        raise ForwardedCertError("bad_characters", "NUL")
+        raise ForwardedCertError(Reason.BAD_CHARACTERS, "NUL")
     if "PRIVATE KEY" in text:
-        raise ForwardedCertError("private_key", "a PRIVATE KEY block was forwarded")
+        raise ForwardedCertError(Reason.PRIVATE_KEY, "a PRIVATE KEY block was forwarded")
     ders: list[bytes] = []
     position = 0
     for match in _PEM_BLOCK.finditer(text):
         if text[position : match.start()].strip():
-            raise ForwardedCertError("pem_malformed", "text outside PEM blocks")
+            raise ForwardedCertError(Reason.PEM_MALFORMED, "text outside PEM blocks")
         label, body, end_label = match.groups()
         if label != "CERTIFICATE" or end_label != label:
-            raise ForwardedCertError("pem_unexpected_block", label[:40])
+            raise ForwardedCertError(Reason.PEM_UNEXPECTED_BLOCK, label[:40])
         ders.append(_b64("".join(body.split()), "PEM body"))
         position = match.end()
     if text[position:].strip() or not ders:
-        raise ForwardedCertError("pem_malformed", "not a complete PEM certificate")
+        raise ForwardedCertError(Reason.PEM_MALFORMED, "not a complete PEM certificate")
     return ders
 
 
 def _check_der_envelope(der: bytes) -> None:
     """One DER SEQUENCE whose length covers the bytes exactly: catches truncation cheaply."""
     if len(der) < 4 or der[0] != 0x30:
-        raise ForwardedCertError("cert_malformed", "not a DER SEQUENCE")
+        raise ForwardedCertError(Reason.CERT_MALFORMED, "not a DER SEQUENCE")
     first = der[1]
     if first < 0x80:
         length, offset = first, 2
     else:
         count = first & 0x7F
         if not 1 <= count <= 3 or len(der) < 2 + count:
-            raise ForwardedCertError("cert_malformed", "bad DER length")
+            raise ForwardedCertError(Reason.CERT_MALFORMED, "bad DER length")
         length, offset = int.from_bytes(der[2 : 2 + count], "big"), 2 + count
     if offset + length != len(der):
-        raise ForwardedCertError("cert_malformed", "DER length does not match (truncated?)")
+        raise ForwardedCertError(Reason.CERT_MALFORMED, "DER length does not match (truncated?)")
 
 
 # --- one decoder per format -------------------------------------------------------------------
@@ -230,7 +262,7 @@ def _nginx(value: str, _chain: str) -> list[bytes]:
     _no_comma(value)
     ders = _pem_certificates(_url_decode(value.strip(" \t")))
     if len(ders) > 1:
-        raise ForwardedCertError("multiple_leaves", "nginx forwards the leaf only")
+        raise ForwardedCertError(Reason.MULTIPLE_LEAVES, "nginx forwards the leaf only")
     return ders
 
 
@@ -245,17 +277,17 @@ def _nginx_pem(value: str, _chain: str) -> list[bytes]:
     """
     _no_comma(value)
     if re.search(r"\r(?!\n)|\n(?![\t ])", value):
-        raise ForwardedCertError("bad_characters", "CR/LF that is not a header fold")
+        raise ForwardedCertError(Reason.BAD_CHARACTERS, "CR/LF that is not a header fold")
     unfolded = value.replace("\r\n", "\n").replace("\n", " ")
     if "%" in unfolded:
-        raise ForwardedCertError("double_encoded", "percent-encoding in a raw PEM header")
+        raise ForwardedCertError(Reason.DOUBLE_ENCODED, "percent-encoding in a raw PEM header")
     if not unfolded.isascii() or not _FOLDED.match(unfolded):
-        raise ForwardedCertError("bad_characters", "outside the PEM alphabet")
+        raise ForwardedCertError(Reason.BAD_CHARACTERS, "outside the PEM alphabet")
     # Restore the line breaks PEM needs around the armour; the body's whitespace is dropped.
     text = re.sub(r"(-----(?:BEGIN|END) [A-Z0-9 ]+-----)", r"\n\1\n", unfolded)
     ders = _pem_certificates(text)
     if len(ders) > 1:
-        raise ForwardedCertError("multiple_leaves", "nginx forwards the leaf only")
+        raise ForwardedCertError(Reason.MULTIPLE_LEAVES, "nginx forwards the leaf only")
     return ders
 
 
@@ -270,11 +302,11 @@ def _xfcc_elements(value: str) -> list[dict[str, str]]:
         nonlocal key
         if key is None:
             if "".join(buf).strip():
-                raise ForwardedCertError("xfcc_malformed", "a pair without '='")
+                raise ForwardedCertError(Reason.XFCC_MALFORMED, "a pair without '='")
             return
         name = key.strip().lower()
         if not name or name in elements[-1]:
-            raise ForwardedCertError("xfcc_malformed", f"empty or repeated key {name!r}")
+            raise ForwardedCertError(Reason.XFCC_MALFORMED, f"empty or repeated key {name!r}")
         elements[-1][name] = "".join(buf)
         key = None
 
@@ -285,7 +317,7 @@ def _xfcc_elements(value: str) -> list[dict[str, str]]:
             i += 1
             while True:
                 if i >= n:
-                    raise ForwardedCertError("xfcc_malformed", "unterminated quoted value")
+                    raise ForwardedCertError(Reason.XFCC_MALFORMED, "unterminated quoted value")
                 ch = value[i]
                 if ch == "\\" and i + 1 < n:
                     buf.append(value[i + 1])
@@ -297,7 +329,7 @@ def _xfcc_elements(value: str) -> list[dict[str, str]]:
                 buf.append(ch)
                 i += 1
             if i < n and value[i] not in ";,":
-                raise ForwardedCertError("xfcc_malformed", "text after a quoted value")
+                raise ForwardedCertError(Reason.XFCC_MALFORMED, "text after a quoted value")
             continue
         if ch == "=" and key is None:
             key = "".join(buf)
@@ -319,17 +351,17 @@ def _xfcc_elements(value: str) -> list[dict[str, str]]:
 def _envoy(value: str, _chain: str) -> list[bytes]:
     """``X-Forwarded-Client-Cert`` with exactly one element; ``Cert`` and/or ``Chain``."""
     if any(c in value for c in "\r\n\0") or not value.isascii():
-        raise ForwardedCertError("bad_characters", "control or non-ASCII characters")
+        raise ForwardedCertError(Reason.BAD_CHARACTERS, "control or non-ASCII characters")
     elements = _xfcc_elements(value)
     if len(elements) != 1:
-        raise ForwardedCertError("xfcc_multiple_elements", f"{len(elements)} elements")
+        raise ForwardedCertError(Reason.XFCC_MULTIPLE_ELEMENTS, f"{len(elements)} elements")
     element = elements[0]
     cert = _pem_certificates(_url_decode(element["cert"])) if element.get("cert") else []
     chain = _pem_certificates(_url_decode(element["chain"])) if element.get("chain") else []
     if len(cert) > 1:
-        raise ForwardedCertError("multiple_leaves", "Cert holds more than one certificate")
+        raise ForwardedCertError(Reason.MULTIPLE_LEAVES, "Cert holds more than one certificate")
     if cert and chain and chain[0] != cert[0]:
-        raise ForwardedCertError("xfcc_chain_mismatch", "Chain does not start with Cert")
+        raise ForwardedCertError(Reason.XFCC_CHAIN_MISMATCH, "Chain does not start with Cert")
     return chain or cert
 
 
@@ -358,14 +390,14 @@ def _alb(value: str, _chain: str) -> list[bytes]:
 def _sf_binary(item: str) -> bytes:
     item = item.strip(" \t")
     if len(item) < 3 or item[0] != ":" or item[-1] != ":":
-        raise ForwardedCertError("bad_structured_field", "not a :base64: byte sequence")
+        raise ForwardedCertError(Reason.BAD_STRUCTURED_FIELD, "not a :base64: byte sequence")
     return _b64(item[1:-1], "RFC 9440 byte sequence")
 
 
 def _rfc9440(value: str, chain_value: str) -> list[bytes]:
     """``Client-Cert: :b64:`` (one item) and ``Client-Cert-Chain`` (a list, may be repeated)."""
     if not value.strip(" \t"):
-        raise ForwardedCertError("chain_without_leaf", "Client-Cert-Chain without Client-Cert")
+        raise ForwardedCertError(Reason.CHAIN_WITHOUT_LEAF, "Client-Cert-Chain without Client-Cert")
     _no_comma(value)
     chain = [_sf_binary(item) for item in chain_value.split(",")] if chain_value.strip() else []
     return [_sf_binary(value), *chain]

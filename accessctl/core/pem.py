@@ -11,7 +11,7 @@ module reads the armour itself so that:
 - explanatory text between blocks (``openssl x509 -text`` output) and CRLF line endings are
   accepted.
 
-Limits are module constants and documented in the README.
+Limits are module constants, documented in docs/operator-guide.md (the trust store).
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ converted into them once per configuration change, never per request.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,17 @@ from accessctl.core.matching import (
     glob_match,
     normalize_fingerprint,
 )
+from accessctl.core.people import (
+    Person,
+    matches_claim,
+    matches_email,
+    matches_email_domain,
+    matches_login_method,
+    normalize_email,
+    normalize_email_domain,
+    split_claim,
+)
+from accessctl.core.reasons import Reason
 
 
 class Decision(StrEnum):
@@ -39,7 +51,8 @@ class RuleGroup(StrEnum):
 
 
 class RuleType(StrEnum):
-    """What a rule compares. Everything compared comes from the verified leaf only."""
+    """What a rule compares: the verified leaf (certificate rules), or the person a login
+    established (identity rules, :data:`IDENTITY_RULES`)."""
 
     COMMON_NAME = "common_name"
     VALID_CERTIFICATE = "valid_certificate"
@@ -49,6 +62,30 @@ class RuleType(StrEnum):
     ORGANIZATIONAL_UNIT = "organizational_unit"
     FINGERPRINT = "fingerprint_sha256"
     SPKI = "spki_sha256"
+    # Identity rules: decided from the login (accessctl.core.people).
+    EMAIL = "email"
+    EMAIL_DOMAIN = "email_domain"
+    EVERYONE = "everyone"
+    LOGIN_METHOD = "login_method"
+    OIDC_CLAIM = "oidc_claim"
+
+
+IDENTITY_RULES = frozenset(
+    {
+        RuleType.EMAIL,
+        RuleType.EMAIL_DOMAIN,
+        RuleType.EVERYONE,
+        RuleType.LOGIN_METHOD,
+        RuleType.OIDC_CLAIM,
+    }
+)
+# Non Identity and Bypass decide on the certificate alone: they never ask anyone to log in.
+IDENTITY_DECISIONS = frozenset({Decision.ALLOW, Decision.BLOCK})
+IDENTITY_RULES_REFUSED = (
+    "Identity rules (Emails, Emails ending in, Everyone, Login method, OIDC claim) need a login:"
+    " use them in an Allow or Block policy. Non Identity and Bypass decide on the certificate"
+    " alone."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +109,16 @@ class Policy:
     session_seconds: int  # 0: "No duration, expires immediately"
     path_prefix: str = "/"
 
+    @property
+    def needs_identity(self) -> bool:
+        """True when a rule of this policy compares the person (an identity rule)."""
+        return any(rule.type in IDENTITY_RULES for rule in self.rules)
+
+    @property
+    def needs_certificate(self) -> bool:
+        """True when a rule of this policy compares the client certificate."""
+        return any(rule.type not in IDENTITY_RULES for rule in self.rules)
+
 
 # --- Request facts and outcome ----------------------------------------------------------
 
@@ -84,13 +131,15 @@ class RequestFacts:
     reason code when no verified identity exists: ``"no_certificate"`` when none was
     presented, otherwise the verification's code (``chain_untrusted``, ``cert_expired``…, see
     ``accessctl.core.verify``). ``hostname`` is normalized; ``path`` is the URL path.
+    ``person`` is who the request's identity session says logged in, or None.
     """
 
     hostname: str
     path: str
     identity: ClientIdentity | None
-    certificate_error: str | None
+    certificate_error: Reason | None
     now: dt.datetime
+    person: Person | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +156,16 @@ class Outcome:
     - ``certificate_required``: no policy matched and no certificate was presented (denied);
     - a verification code (``chain_untrusted``, ``cert_expired``…): no policy matched and the
       presented certificate failed verification (denied);
-    - ``no_matching_policy``: a verified certificate matched no policy (denied).
+    - ``no_matching_policy``: a verified certificate matched no policy (denied);
+    - ``identity_required``: no Bypass or Non Identity policy let the request through, and an
+      Allow or Block policy covering the path has identity rules while nobody logged in
+      (denied: a browser is sent to the login page, a script gets 401).
     """
 
     allowed: bool
     policy: Policy | None
     session_seconds: int | None
-    reason: str
+    reason: Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +243,25 @@ def canonical_path(path: str) -> str:
     ``/api`` would cover ``/api/../admin`` and a Block on ``/admin`` would miss it.
     Path parameters (``;...`` in a segment) are dropped first, as servlet containers do
     before routing: to them ``/public/..;/admin`` is ``/admin`` and ``/admin;x`` is ``/admin``.
+
+    Remembered for paths up to :data:`_REMEMBERED_PATH` characters (4,096 of them at most,
+    so a few MiB whatever a client sends): a site's requests use the same few paths over and
+    over, and the route lookup and the evaluation both need the canonical form.
     """
+    if len(path) <= _REMEMBERED_PATH:
+        return _canonical_remembered(path)
+    return _canonical(path)
+
+
+_REMEMBERED_PATH = 512
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_remembered(path: str) -> str:
+    return _canonical(path)
+
+
+def _canonical(path: str) -> str:
     segments: list[str] = []
     for param_segment in path.split("/"):
         segment = param_segment.split(";", 1)[0]
@@ -210,11 +280,14 @@ def path_covered(prefix: str, path: str) -> bool:
 
     ``path`` is compared in its :func:`canonical_path` form.
     """
+    return covers(prefix, canonical_path(path))
+
+
+def covers(prefix: str, canonical: str) -> bool:
+    """:func:`path_covered` for a path already in :func:`canonical_path` form (the request path
+    is made canonical once, then compared with every prefix)."""
     prefix = prefix.rstrip("/")
-    if not prefix:
-        return True
-    path = canonical_path(path)
-    return path == prefix or path.startswith(prefix + "/")
+    return not prefix or canonical == prefix or canonical.startswith(prefix + "/")
 
 
 # --- Rules ------------------------------------------------------------------------------
@@ -228,7 +301,13 @@ _RULE_WORDS = {
     RuleType.ORGANIZATIONAL_UNIT: "Organizational Unit is",
     RuleType.FINGERPRINT: "SHA-256 fingerprint is",
     RuleType.SPKI: "SPKI SHA-256 pin is",
+    RuleType.EMAIL: "Emails:",
+    RuleType.EMAIL_DOMAIN: "Emails ending in: @",
+    RuleType.EVERYONE: "Everyone",
+    RuleType.LOGIN_METHOD: "Login method",
+    RuleType.OIDC_CLAIM: "OIDC claim",
 }
+_NO_VALUE = frozenset({RuleType.VALID_CERTIFICATE, RuleType.EVERYONE})
 _GROUP_WORDS = {
     RuleGroup.INCLUDE: "Include",
     RuleGroup.REQUIRE: "Require",
@@ -241,7 +320,12 @@ MAX_RULE_VALUE_LENGTH = 255
 def describe_rule(rule: Rule) -> str:
     """The rule in words, as listed in the dashboard: ``Include: Common Name is device-7``."""
     words = _RULE_WORDS[rule.type]
-    text = words if rule.type is RuleType.VALID_CERTIFICATE else f"{words} {rule.value}"
+    if rule.type in _NO_VALUE:
+        text = words
+    elif rule.type is RuleType.EMAIL_DOMAIN:
+        text = f"{words}{rule.value}"
+    else:
+        text = f"{words} {rule.value}"
     return f"{_GROUP_WORDS[rule.group]}: {text}"
 
 
@@ -252,10 +336,14 @@ def normalize_rule_value(rule_type: RuleType, value: str) -> str:
     same values: Common Name/OU non-empty and free of control characters, fingerprints 64 hex
     digits (colons and case ignored, stored lowercase), SAN DNS lowercased.
     """
-    if rule_type is RuleType.VALID_CERTIFICATE:
+    if rule_type in _NO_VALUE:
         if value.strip():
-            raise InvalidRuleValue("Valid Certificate takes no value")
+            raise InvalidRuleValue(f"{_RULE_WORDS[rule_type]} takes no value")
         return ""
+    if rule_type is RuleType.EMAIL:
+        return normalize_email(value)
+    if rule_type is RuleType.EMAIL_DOMAIN:
+        return normalize_email_domain(value)
     if rule_type in (RuleType.FINGERPRINT, RuleType.SPKI):
         return normalize_fingerprint(value)
     if not value:
@@ -280,7 +368,18 @@ def normalize_rule_value(rule_type: RuleType, value: str) -> str:
         raise InvalidRuleValue("use a single * for any run of characters")
     if rule_type is RuleType.SAN_EMAIL and "@" not in value:
         raise InvalidRuleValue("must be an email address (or a * pattern) containing @")
+    if rule_type is RuleType.LOGIN_METHOD and not value.isdigit():
+        raise InvalidRuleValue("must be the id of a login method (a number)")
+    if rule_type is RuleType.OIDC_CLAIM:
+        name, wanted = split_claim(value)
+        return f"{name}={wanted}"
     return value
+
+
+def check_rules_for_decision(decision: Decision, rule_types: Iterable[RuleType]) -> None:
+    """Refuse identity rules in a Non Identity or Bypass policy (raise InvalidRuleValue)."""
+    if decision not in IDENTITY_DECISIONS and any(t in IDENTITY_RULES for t in rule_types):
+        raise InvalidRuleValue(IDENTITY_RULES_REFUSED)
 
 
 def _any_match(
@@ -306,8 +405,31 @@ def _same_hash(expected: str, actual: str, label: str) -> tuple[bool, str]:
     return False, f"{label} is {actual}, not {wanted}"
 
 
-def check_rule(rule: Rule, identity: ClientIdentity | None) -> RuleCheck:
-    """Compare one rule with the verified leaf's identity (None: nothing matches)."""
+_PERSON_MATCHERS = {
+    RuleType.EMAIL: matches_email,
+    RuleType.EMAIL_DOMAIN: matches_email_domain,
+    RuleType.LOGIN_METHOD: matches_login_method,
+    RuleType.OIDC_CLAIM: matches_claim,
+}
+
+
+def check_person_rule(rule: Rule, person: Person | None) -> RuleCheck:
+    """Compare one identity rule with the person who logged in (None: nothing matches)."""
+    if person is None:
+        return RuleCheck(rule, False, "needs a login")
+    if rule.type is RuleType.EVERYONE:
+        return RuleCheck(rule, True, f"{person.email!r} logged in")
+    matched, why = _PERSON_MATCHERS[rule.type](rule.value, person)
+    return RuleCheck(rule, matched, why)
+
+
+def check_rule(
+    rule: Rule, identity: ClientIdentity | None, person: Person | None = None
+) -> RuleCheck:
+    """Compare one rule with the verified leaf's identity, or for an identity rule with the
+    person who logged in (None: nothing matches)."""
+    if rule.type in IDENTITY_RULES:
+        return check_person_rule(rule, person)
     if identity is None:
         return RuleCheck(rule, False, "needs a verified client certificate")
     value = rule.value
@@ -341,17 +463,25 @@ def check_rule(rule: Rule, identity: ClientIdentity | None) -> RuleCheck:
     return RuleCheck(rule, matched, why)
 
 
-def _policy_result(policy: Policy, identity: ClientIdentity | None) -> tuple[bool, str]:
-    """Include (any), Require (all), Exclude (none), short-circuiting on the request path."""
+def _policy_result(
+    policy: Policy, identity: ClientIdentity | None, person: Person | None = None
+) -> tuple[bool, str]:
+    """Include (any), Require (all), Exclude (none), short-circuiting on the request path.
+
+    A policy with identity rules never matches without a person: an Exclude on an email
+    cannot be passed by nobody logging in.
+    """
     includes = [r for r in policy.rules if r.group is RuleGroup.INCLUDE]
     if not includes:
         return False, "no Include rule: a policy without one never matches"
-    if not any(check_rule(r, identity).matched for r in includes):
+    if person is None and policy.needs_identity:
+        return False, "its identity rules need a login"
+    if not any(check_rule(r, identity, person).matched for r in includes):
         return False, "no Include rule matched"
     for rule in policy.rules:
-        if rule.group is RuleGroup.REQUIRE and not check_rule(rule, identity).matched:
+        if rule.group is RuleGroup.REQUIRE and not check_rule(rule, identity, person).matched:
             return False, f"Require rule failed: {describe_rule(rule)}"
-        if rule.group is RuleGroup.EXCLUDE and check_rule(rule, identity).matched:
+        if rule.group is RuleGroup.EXCLUDE and check_rule(rule, identity, person).matched:
             return False, f"Exclude rule matched: {describe_rule(rule)}"
     return True, "Include matched, every Require matched, no Exclude matched"
 
@@ -359,35 +489,41 @@ def _policy_result(policy: Policy, identity: ClientIdentity | None) -> tuple[boo
 # --- Evaluation -------------------------------------------------------------------------
 
 
-def _current_identity(facts: RequestFacts) -> tuple[ClientIdentity | None, str]:
+def _current_identity(facts: RequestFacts) -> tuple[ClientIdentity | None, Reason | None]:
     """The identity usable at ``facts.now`` and, when there is none, the reason code."""
     identity = facts.identity
     if identity is None:
-        return None, facts.certificate_error or "no_certificate"
+        return None, facts.certificate_error or Reason.NO_CERTIFICATE
     # Verification already checked validity; checked again so that a cached or replayed
     # identity can never outlive its certificate.
     if facts.now < identity.not_before:
-        return None, "cert_not_yet_valid"
+        return None, Reason.CERT_NOT_YET_VALID
     if facts.now > identity.not_after:
-        return None, "cert_expired"
-    return identity, ""
+        return None, Reason.CERT_EXPIRED
+    return identity, None
 
 
 def _decide(policy: Policy) -> Outcome:
     if policy.decision is Decision.BLOCK:
-        return Outcome(False, policy, None, "policy_block")
+        return Outcome(False, policy, None, Reason.POLICY_BLOCK)
     if policy.decision is Decision.BYPASS:
-        return Outcome(True, policy, None, "bypass")
-    return Outcome(True, policy, policy.session_seconds, "policy_allow")
+        return Outcome(True, policy, None, Reason.BYPASS)
+    return Outcome(True, policy, policy.session_seconds, Reason.POLICY_ALLOW)
 
 
-def _no_match(covered_any: bool, identity: ClientIdentity | None, error: str) -> Outcome:
+def _no_match(
+    covered_any: bool,
+    identity: ClientIdentity | None,
+    error: Reason | None,
+    certificate_could_help: bool = True,
+) -> Outcome:
     if not covered_any:
-        return Outcome(False, None, None, "no_policy_for_path")
-    if identity is None:
-        reason = "certificate_required" if error == "no_certificate" else error
-        return Outcome(False, None, None, reason)
-    return Outcome(False, None, None, "no_matching_policy")
+        return Outcome(False, None, None, Reason.NO_POLICY_FOR_PATH)
+    if identity is None and certificate_could_help:
+        if error is None or error == Reason.NO_CERTIFICATE:
+            return Outcome(False, None, None, Reason.CERTIFICATE_REQUIRED)
+        return Outcome(False, None, None, error)
+    return Outcome(False, None, None, Reason.NO_MATCHING_POLICY)
 
 
 def evaluate(policies: Iterable[Policy], facts: RequestFacts) -> Outcome:
@@ -399,14 +535,65 @@ def evaluate(policies: Iterable[Policy], facts: RequestFacts) -> Outcome:
     denial. Never raises for any identity or path.
     """
     identity, error = _current_identity(facts)
+    person = facts.person
     covered_any = False
+    # A person refused by identity-only policies is refused for who they are, not for a
+    # missing certificate.
+    certificate_could_help = person is None
+    canonical = canonical_path(facts.path)
     for policy in evaluation_order(policies):
-        if not path_covered(policy.path_prefix, facts.path):
+        if not covers(policy.path_prefix, canonical):
             continue
         covered_any = True
-        if _policy_result(policy, identity)[0]:
+        certificate_could_help = certificate_could_help or policy.needs_certificate
+        if person is None and policy.needs_identity:
+            # Bypass and Non Identity policies (evaluated first) did not let the request
+            # through; from here on an Allow or Block depends on who the person is, which
+            # only a login can tell. Not guessed: nobody logged in decides nothing.
+            return Outcome(False, None, None, Reason.IDENTITY_REQUIRED)
+        if _policy_result(policy, identity, person)[0]:
             return _decide(policy)
-    return _no_match(covered_any, identity, error)
+    return _no_match(covered_any, identity, error, certificate_could_help)
+
+
+def identity_admissible(policies: Iterable[Policy], person: Person, path: str = "/") -> bool:
+    """Whether ``person`` could reach ``path`` with some certificate: the login-time check.
+
+    Identity rules are decided at login, certificate rules on every request: the person is
+    admitted at login when an Allow policy covering the path passes on its identity rules
+    alone (an Include rule that is a certificate rule counts as possible, certificate Require
+    and Exclude rules are left to the request). Block policies, and every certificate rule,
+    are applied to each request by :func:`evaluate`.
+    """
+    canonical = canonical_path(path)
+    for policy in evaluation_order(policies):
+        if policy.decision is not Decision.ALLOW or not covers(policy.path_prefix, canonical):
+            continue
+        includes = [r for r in policy.rules if r.group is RuleGroup.INCLUDE]
+        if not includes:
+            continue
+        if not any(
+            r.type not in IDENTITY_RULES or check_person_rule(r, person).matched for r in includes
+        ):
+            continue
+        person_rules = [r for r in policy.rules if r.type in IDENTITY_RULES]
+        if any(
+            r.group is RuleGroup.REQUIRE and not check_person_rule(r, person).matched
+            for r in person_rules
+        ):
+            continue
+        if any(
+            r.group is RuleGroup.EXCLUDE and check_person_rule(r, person).matched
+            for r in person_rules
+        ):
+            continue
+        return True
+    return False
+
+
+def needs_identity(policies: Iterable[Policy]) -> bool:
+    """True when some policy of an application has identity rules (its login page is used)."""
+    return any(policy.needs_identity for policy in policies)
 
 
 def explain(policies: Iterable[Policy], facts: RequestFacts) -> Explanation:
@@ -421,8 +608,8 @@ def explain(policies: Iterable[Policy], facts: RequestFacts) -> Explanation:
     checks: list[PolicyCheck] = []
     decided = False
     for policy in ordered:
-        rules = tuple(check_rule(rule, identity) for rule in policy.rules)
-        matched, why = _policy_result(policy, identity)
+        rules = tuple(check_rule(rule, identity, facts.person) for rule in policy.rules)
+        matched, why = _policy_result(policy, identity, facts.person)
         if identity is None and not matched:
             why = f"{why} ({error})"
         if not path_covered(policy.path_prefix, facts.path):

@@ -8,7 +8,8 @@ that is wrong, as ``certificate #2 (CN=Foo): …``.
 The rules mirror what the request-path verifier (``accessctl.core.verify``, built on
 ``cryptography.x509.verification`` with the WebPKI CA policy) will accept, so that a CA that
 could never verify a client is refused at upload with a reason instead of silently failing
-every request later. Checked against cryptography 50:
+every request later. Checked against cryptography 50 (the oldest version pyproject.toml
+allows):
 
 - basicConstraints must be present, ``CA:TRUE`` and critical;
 - keyUsage must be present with keyCertSign;
@@ -36,7 +37,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 
+from accessctl.core.identity import UNREADABLE, extension_name, short_text, unreadable_detail
+from accessctl.core.keys import ACCEPTED_CURVES, ACCEPTED_KEYS, key_kind, key_problem
 from accessctl.core.pem import BundleError, parse_pem_bundle
+from accessctl.core.verify import ChainError, TrustAnchors, verify_client_chain
 
 __all__ = [
     "BundleError",
@@ -47,8 +51,6 @@ __all__ = [
     "validate_ca_bundle",
 ]
 
-MIN_RSA_BITS = 2048
-ACCEPTED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 _LABEL_MAX = 80
 _E = TypeVar("_E", bound=x509.ExtensionType)
 
@@ -110,8 +112,11 @@ def short_fingerprint(fingerprint: str) -> str:
 
 def certificate_label(position: int, cert: x509.Certificate) -> str:
     """``certificate #2 (CN=Foo)``: how errors and the dashboard refer to a certificate."""
-    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    name = f"CN={cns[0].value!s}" if cns else cert.subject.rfc4514_string() or "no subject"
+    try:
+        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        name = f"CN={cns[0].value!s}" if cns else cert.subject.rfc4514_string() or "no subject"
+    except UNREADABLE:
+        name = "unreadable subject"
     # Names are attacker-controlled text: keep them short and printable in messages.
     name = "".join(ch if ch.isprintable() else "?" for ch in name)
     if len(name) > _LABEL_MAX:
@@ -130,6 +135,9 @@ def validate_ca_bundle(
     """
     certs = parse_pem_bundle(text)
     fingerprints = [c.fingerprint(hashes.SHA256()).hex() for c in certs]
+    for index, cert in enumerate(certs):
+        # First, so that nothing below reads a part of a certificate that cannot be read.
+        _check_readable(certificate_label(index + 1, cert), cert)
     roots = [_is_self_signed(c) for c in certs]
     for index, cert in enumerate(certs):
         label = certificate_label(index + 1, cert)
@@ -140,11 +148,13 @@ def validate_ca_bundle(
             )
         _check_not_known(label, fingerprints[index], known_fingerprints)
         _check_is_ca(label, cert)
+        _check_extensions_supported(label, cert)
         _check_signature_algorithm(label, cert)
         _check_key(label, cert)
         _check_validity(label, cert, now)
     issuers = _check_chains(certs, roots)
     _check_path_lengths(certs, issuers)
+    _check_verifies(certs, issuers, now)
     facts = []
     for index, cert in enumerate(certs):
         key_type, key_size = _key_facts(cert)
@@ -176,6 +186,216 @@ def _check_not_known(label: str, fingerprint: str, known: Collection[str]) -> No
         f"{label} is already uploaded{where} (SHA-256 {fingerprint[:16]}…); a CA can be "
         "uploaded once — add hostnames to the existing one instead",
     )
+
+
+def _check_readable(label: str, cert: x509.Certificate) -> None:
+    """Every part a later check, the dashboard or the verifier reads must be readable:
+    cryptography parses lazily and raises on the first access to a malformed part."""
+    try:
+        cert.extensions  # noqa: B018 -- parsed once (cryptography keeps the result)
+    except x509.DuplicateExtension as exc:
+        raise BundleError(
+            "duplicate_extension",
+            f"{label} has the {extension_name(exc.oid)} extension twice; a certificate may "
+            "carry each extension once (RFC 5280): re-issue it",
+        ) from None
+    except UNREADABLE as exc:
+        raise BundleError(
+            "bad_extension",
+            f"{label}: its extensions cannot be read ({unreadable_detail(exc)}); re-issue it "
+            "with well-formed extensions",
+        ) from None
+    try:
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+    except UNREADABLE as exc:
+        raise BundleError(
+            "bad_name", f"{label}: its subject or issuer cannot be read ({unreadable_detail(exc)})"
+        ) from None
+    try:
+        cert.public_key()
+    except UNREADABLE:
+        raise BundleError(
+            "unsupported_key",
+            f"{label} has a public key of a type the verifier cannot use (use {ACCEPTED_KEYS})",
+        ) from None
+
+
+# General names the verifier can match a name constraint against (RFC 5280 4.2.1.10); any other
+# kind makes it refuse every client under the CA (a critical extension) or every client that
+# carries such a name.
+_CONSTRAINT_KINDS: dict[type[x509.GeneralName], str] = {
+    x509.DNSName: "dNSName",
+    x509.IPAddress: "iPAddress",
+    x509.RFC822Name: "rfc822Name",
+}
+
+
+def _check_extensions_supported(label: str, cert: x509.Certificate) -> None:
+    """Extensions the verifier always refuses in a CA, refused at upload with the reason."""
+    for ext in cert.extensions:
+        if ext.critical and isinstance(ext.value, x509.UnrecognizedExtension):
+            raise BundleError(
+                "unknown_critical_extension",
+                f"{label} has a critical extension the verifier does not know "
+                f"({ext.oid.dotted_string}), so it would refuse every client certificate "
+                "under it",
+            )
+    constraints = _extension(cert, x509.NameConstraints)
+    if constraints is None:
+        return
+    names = [
+        *(constraints.value.permitted_subtrees or ()),
+        *(constraints.value.excluded_subtrees or ()),
+    ]
+    for name in names:
+        if type(name) not in _CONSTRAINT_KINDS:
+            kind = _GENERAL_NAME_KINDS.get(type(name), type(name).__name__)
+            raise BundleError(
+                "unsupported_name_constraint",
+                f"{label}: its name constraints include a {kind} constraint, which the "
+                "verifier does not support (only dNSName, iPAddress and rfc822Name), so "
+                "client certificates under it would be refused; re-issue it without",
+            )
+
+
+_GENERAL_NAME_KINDS: dict[type[x509.GeneralName], str] = {
+    x509.DirectoryName: "directoryName",
+    x509.UniformResourceIdentifier: "uniformResourceIdentifier",
+    x509.RegisteredID: "registeredID",
+    x509.OtherName: "otherName",
+}
+
+
+def _check_verifies(
+    certs: Sequence[x509.Certificate], issuers: Sequence[int | None], now: dt.datetime
+) -> None:
+    """Ask the verifier itself whether any client certificate under each CA could verify.
+
+    The CA's private key is not here, so each certificate of the bundle is copied byte for
+    byte with a throwaway key in place of its own (subject, issuer, extensions, validity
+    untouched), every copy signed by the copy of its issuer; then a minimal client
+    certificate (a CN, clientAuth) is issued under each copy and verified at ``now`` with the
+    request path's own policy. A refusal there is a refusal of every client: the CA's own
+    key and signature algorithm, which the copies do not carry, are checked by the rules
+    above. Roots first, so that the message names the certificate at fault.
+    """
+    order = sorted(range(len(certs)), key=lambda i: _depth(issuers, i))
+    keys = [ec.generate_private_key(ec.SECP256R1()) for _ in certs]
+    copies: dict[int, x509.Certificate] = {}
+    for index in order:
+        parent = issuers[index]
+        signer = keys[index if parent is None else parent]
+        copies[index] = _copy_with_key(certs[index], keys[index], signer)
+    roots = [copies[i] for i in order if issuers[i] is None]
+    intermediates = [copies[i] for i in order if issuers[i] is not None]
+    anchors = TrustAnchors.build(roots, [])
+    for index in order:
+        leaf = _probe_leaf(certs[index], keys[index], now)
+        try:
+            verify_client_chain(leaf, intermediates, anchors, now=now, max_depth=len(certs))
+        except ChainError as exc:
+            why = exc.detail.removeprefix("validation failed: ").removeprefix(
+                "candidates exhausted: "
+            )
+            raise BundleError(
+                "never_verifies",
+                f"{certificate_label(index + 1, certs[index])}: the verifier would refuse every "
+                f"client certificate under it ({short_text(why, 160)})",
+            ) from None
+
+
+def _depth(issuers: Sequence[int | None], index: int) -> int:
+    depth, parent = 0, issuers[index]
+    while parent is not None:
+        depth, parent = depth + 1, issuers[parent]
+    return depth
+
+
+_ECDSA_SHA256 = bytes.fromhex("300a06082a8648ce3d040302")
+
+
+def _copy_with_key(
+    cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, signer: ec.EllipticCurvePrivateKey
+) -> x509.Certificate:
+    """``cert`` with ``key``'s public key, signed by ``signer`` (ECDSA P-256, SHA-256)."""
+    items = _der_children(cert.tbs_certificate_bytes)
+    version = 1 if items[0][0] == 0xA0 else 0  # [0] EXPLICIT version, absent in v1
+    items[version + 1] = _ECDSA_SHA256
+    items[version + 5] = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return _signed(items, signer)
+
+
+def _probe_leaf(
+    issuer: x509.Certificate, issuer_key: ec.EllipticCurvePrivateKey, now: dt.datetime
+) -> x509.Certificate:
+    """The plainest client certificate ``issuer`` could issue, its issuer name copied as
+    bytes from ``issuer``'s subject (a re-encoded name might not match)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    ski = _extension(issuer, x509.SubjectKeyIdentifier)
+    aki = (
+        x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski.value)
+        if ski is not None
+        else x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key())
+    )
+    probe = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "upload check")]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "upload check")]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(minutes=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(aki, critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    items = _der_children(probe.tbs_certificate_bytes)
+    version = 1 if items[0][0] == 0xA0 else 0
+    issuer_items = _der_children(issuer.tbs_certificate_bytes)
+    issuer_version = 1 if issuer_items[0][0] == 0xA0 else 0
+    items[version + 2] = issuer_items[issuer_version + 4]  # issuer := the CA's subject
+    return _signed(items, issuer_key)
+
+
+def _signed(tbs_items: list[bytes], signer: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    tbs = _der(0x30, b"".join(tbs_items))
+    signature = signer.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    return x509.load_der_x509_certificate(
+        _der(0x30, tbs + _ECDSA_SHA256 + _der(0x03, b"\x00" + signature))
+    )
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    body = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(body)]) + body + content
+
+
+def _der_children(data: bytes) -> list[bytes]:
+    """The TLVs directly inside the DER SEQUENCE ``data`` (which cryptography has parsed)."""
+
+    def element(offset: int) -> tuple[int, int]:
+        first = data[offset + 1]
+        if first < 0x80:
+            return offset + 2, offset + 2 + first
+        count = first & 0x7F
+        start = offset + 2 + count
+        return start, start + int.from_bytes(data[offset + 2 : start], "big")
+
+    start, end = element(0)
+    items, offset = [], start
+    while offset < end:
+        _, item_end = element(offset)
+        items.append(data[offset:item_end])
+        offset = item_end
+    return items
 
 
 def _extension(cert: x509.Certificate, kind: type[_E]) -> x509.Extension[_E] | None:
@@ -256,26 +476,16 @@ def _check_signature_algorithm(label: str, cert: x509.Certificate) -> None:
 
 
 def _check_key(label: str, cert: x509.Certificate) -> None:
-    key = cert.public_key()
+    """The key rules of :mod:`accessctl.core.keys`, which client leaves follow too."""
+    key = cert.public_key()  # readable: _check_readable loaded it
+    problem = key_problem(key)
+    if problem is None:
+        return
     if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < MIN_RSA_BITS:
-            raise BundleError(
-                "weak_key",
-                f"{label} has a {key.key_size}-bit RSA key; at least {MIN_RSA_BITS} bits "
-                "are required",
-            )
-        return
-    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name in ACCEPTED_CURVES:
-        return
-    kind = (
-        f"EC {key.curve.name}"
-        if isinstance(key, ec.EllipticCurvePublicKey)
-        else (type(key).__name__.removesuffix("PublicKey").lstrip("_"))
-    )
+        raise BundleError("weak_key", f"{label} has {problem}")
     raise BundleError(
         "unsupported_key",
-        f"{label} has a {kind} key, which the verifier cannot use (use RSA of at least "
-        f"{MIN_RSA_BITS} bits or ECDSA P-256, P-384 or P-521)",
+        f"{label} has a {key_kind(key)} key, which the verifier cannot use (use {ACCEPTED_KEYS})",
     )
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from django.conf import settings
+from gunicorn.config import Config
 
 import accessctl
 
@@ -156,8 +157,6 @@ def start_server(
 
 def gunicorn_command() -> list[str]:
     """gunicorn with the project's own gunicorn.conf.py (bind and workers from the env)."""
-    from gunicorn.config import Config
-
     conf = Path(accessctl.__file__).resolve().parent / "gunicorn.conf.py"
     command = [sys.executable, "-m", "gunicorn", "-c", str(conf)]
     # gunicorn >= 24 opens a control socket at one fixed path in $HOME: a second gunicorn

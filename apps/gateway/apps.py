@@ -9,7 +9,9 @@ class GatewayConfig(AppConfig):
     verbose_name = "Enforcement"
 
     def ready(self) -> None:
+        from apps.base.portability import register_not_configuration
         from apps.gateway import checks, signals
 
         checks.register()
         signals.connect()
+        register_not_configuration("gateway", "the version stamp: remade by every change")

@@ -6,10 +6,16 @@ so a probing client learns nothing about the trust store or the policies.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.template.loader import render_to_string
+import functools
+import json
+from urllib.parse import quote, urlencode
 
-from apps.gateway.decision import Decision, Verdict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.utils.html import escape
+
+from accessctl.core.request import Ruling, Verdict
+from apps.base.conf import access_settings
 
 _PAGES: dict[Verdict, tuple[int, str, str, str]] = {
     Verdict.DENY: (
@@ -33,25 +39,77 @@ _PAGES: dict[Verdict, tuple[int, str, str, str]] = {
 }
 
 
+_REQUEST_ID = "\x00request-id\x00"  # where the page's request id goes (no id holds NUL)
+
+
 def wants_json(request: HttpRequest) -> bool:
     """True when the client prefers JSON to HTML (``Accept: application/json``)."""
+    if "json" not in request.META.get("HTTP_ACCEPT", ""):
+        return False  # the common case, decided without parsing the header
     return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
 
 
-def refusal(request: HttpRequest, decision: Decision) -> HttpResponse:
-    """The 403, 421 or 503 response for a refused ``decision``."""
-    status, error, title, message = _PAGES[decision.verdict]
+@functools.lru_cache(maxsize=8)
+def _page(verdict: Verdict) -> tuple[str, str]:
+    """A refusal page rendered once, split where the request id goes: a flood of refused
+    requests must not cost a template rendering each."""
+    status, _, title, message = _PAGES[verdict]
+    body = render_to_string(
+        "gateway/refused.html",
+        {"status": status, "title": title, "message": message, "request_id": _REQUEST_ID},
+    )
+    before, _, after = body.partition(_REQUEST_ID)
+    return before, after
+
+
+def refusal(request: HttpRequest, ruling: Ruling) -> HttpResponse:
+    """The 403, 421 or 503 response for a refused ``ruling``."""
+    status, error, _, _ = _PAGES[ruling.verdict]
     response: HttpResponse
     if wants_json(request):
-        response = JsonResponse({"error": error, "request_id": decision.request_id}, status=status)
+        body = json.dumps({"error": error, "request_id": ruling.request_id})
+        response = HttpResponse(body, status=status, content_type="application/json")
     else:
-        body = render_to_string(
-            "gateway/refused.html",
-            {"status": status, "title": title, "message": message, "decision": decision},
-        )
-        response = HttpResponse(body, status=status)
+        before, after = _page(ruling.verdict)
+        response = HttpResponse(before + escape(ruling.request_id) + after, status=status)
     response["Cache-Control"] = "no-store"
-    response["X-Request-Id"] = decision.request_id
-    if decision.verdict is Verdict.UNAVAILABLE:
+    response["X-Request-Id"] = ruling.request_id
+    if ruling.verdict is Verdict.UNAVAILABLE:
         response["Retry-After"] = "1"
+    return already_logged(response)
+
+
+def already_logged(response: HttpResponse) -> HttpResponse:
+    """Keep ``django.request`` from logging this answer: a refusal (a 503 included) is a
+    decision, logged once as the access log's line with its reason, never as an ERROR of its
+    own. A flood of 503s during an outage must not become a flood of ERROR lines."""
+    response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own flag
+    return response
+
+
+LOGIN_PATH = "/cdn-cgi/access/login/"
+
+
+def login_url(request: HttpRequest, hostname: str) -> str | None:
+    """The login page for ``hostname`` on the authentication hostname, asking to come back to
+    this request's URL; None when no authentication hostname is configured."""
+    auth = access_settings().auth_hostname
+    if not auth:
+        return None
+    host = request.get_host()
+    port = host.rsplit(":", 1)[1] if host.count(":") == 1 and ":" not in auth else ""
+    base = f"{request.scheme}://{auth}{':' + port if port else ''}"
+    back = urlencode({"redirect_url": request.build_absolute_uri()})
+    return f"{base}{LOGIN_PATH}{quote(hostname, safe='')}?{back}"
+
+
+def login_redirect(request: HttpRequest, ruling: Ruling) -> HttpResponse:
+    """Send a browser that needs to log in to the login page (the refusal page when no
+    authentication hostname is configured)."""
+    url = login_url(request, ruling.hostname or "")
+    if url is None:
+        return refusal(request, ruling)
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "no-store"
+    response["X-Request-Id"] = ruling.request_id
     return response

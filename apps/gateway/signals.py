@@ -1,34 +1,47 @@
-"""Bump the configuration version whenever the trust store or the policies change.
+"""Bump the configuration version whenever the trust store, revocation or policies change.
 
-Receivers listen to every model of the watched apps (trust, policies) rather than to a list of
-models, so a model added later is covered without touching this file. The bump runs after the
-transaction commits: a worker that sees the new version can read the change, and a rolled-back
-change bumps nothing.
+Receivers listen to every model of the watched apps (trust, revocation, policies) rather
+than to a list of models, so a model added later is covered without touching this file. The
+new stamp is written in the changing transaction itself, so a committed change always carries
+it and a rolled-back one leaves none; it is copied into the cache after the commit
+(``apps.gateway.config.record_change``).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from django.db import transaction
+from django.apps import apps as global_apps
+from django.db import router, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from apps.gateway.config import bump_version
+from apps.gateway.config import record_change
 
-WATCHED_APPS = frozenset({"trust", "policies"})
+WATCHED_APPS = frozenset({"trust", "revocation", "policies"})
+# Also watched: a logout, which every node must learn within a second.
+WATCHED_MODELS = frozenset({"tokens.endedsession"})
 
 
 def _watched(sender: Any) -> bool:
     meta = getattr(sender, "_meta", None)
-    return meta is not None and meta.app_label in WATCHED_APPS
+    return meta is not None and (
+        meta.app_label in WATCHED_APPS or meta.label_lower in WATCHED_MODELS
+    )
 
 
 def configuration_changed(sender: Any, **kwargs: Any) -> None:
-    """Schedule a version bump for after the current transaction (now, in autocommit)."""
+    """Write a new version stamp in the transaction of the change."""
     # Fixture loading (raw=True) changes the configuration too, so it bumps as well.
-    if _watched(sender):
-        # robust: the change is committed already; a failed bump is logged, not a 500.
-        transaction.on_commit(bump_version, using=kwargs.get("using"), robust=True)
+    if not _watched(sender) or str(kwargs.get("action", "post")).startswith("pre_"):
+        return  # an m2m pre_* action is followed by its post_* one in the same transaction
+    using = kwargs.get("using") or router.db_for_write(sender)
+    if sender._meta.apps is not global_apps:
+        # A migration's historical model: the stamp's own table may not exist yet at this
+        # point of the plan. Stamp after the commit, and never fail the migration for it.
+        transaction.on_commit(functools.partial(record_change, using), using=using, robust=True)
+        return
+    record_change(using)
 
 
 def connect() -> None:

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from accessctl.core import tokens
-from apps.gateway.snapshot import audience_for
-from apps.policies.models import AccessPolicy
+from apps.policies.models import Application
 from apps.tokens import keys, sessions
 from apps.tokens.models import SigningKey
-from apps.trust.models import AssociatedHostname
+
+if TYPE_CHECKING:
+    # django-stubs makes ModelAdmin generic; Django's own class cannot be subscripted at run time.
+    _SigningKeyAdminBase = admin.ModelAdmin[SigningKey]
+else:
+    _SigningKeyAdminBase = admin.ModelAdmin
 
 
-def hostname_audiences() -> list[tuple[str, str]]:
-    """Every configured hostname with the ``aud`` of its tokens, sorted by hostname."""
-    hostnames = set(AssociatedHostname.objects.values_list("hostname", flat=True))
-    hostnames |= set(AccessPolicy.objects.values_list("hostname", flat=True))
-    return [(hostname, audience_for(hostname)) for hostname in sorted(hostnames)]
+def application_audiences() -> list[Application]:
+    """Every application, with its domains, by name: each one's AUD tag is its tokens' aud."""
+    return list(Application.objects.prefetch_related("domains").order_by("name"))
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(_SigningKeyAdminBase):
     """Keys are made and rotated by the system (`accessctl keys rotate`), not by hand."""
 
     list_display = (
@@ -59,9 +60,9 @@ class SigningKeyAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         """The key list, and each hostname's token audience for origins to validate against."""
         context = {
-            "audiences": hostname_audiences(),
+            "audiences": application_audiences(),
             "token_issuer": sessions.token_issuer(),
-            "token_algorithm": tokens.ALGORITHM,
+            "token_algorithm": keys.configured_algorithm().value,
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context=context)

@@ -7,3 +7,9 @@ class TokensConfig(AppConfig):
     name = "apps.tokens"
     label = "tokens"
     verbose_name = "Sessions"
+
+    def ready(self) -> None:
+        from apps.base.portability import register_section
+        from apps.tokens.portability import SECTION
+
+        register_section(SECTION)  # its part of `accessctl export` / `import`

@@ -16,7 +16,7 @@ class KeyState(models.TextChoices):
     RETIRED = "retired", "Retired (refused)"
 
 
-class SigningKeyQuerySet(models.QuerySet):
+class SigningKeyQuerySet(models.QuerySet["SigningKey"]):
     def accepted_at(self, now: dt.datetime, overlap: dt.timedelta) -> SigningKeyQuerySet:
         """Keys whose tokens verify at ``now``: the current one and those within the overlap."""
         return self.filter(
@@ -69,3 +69,46 @@ class SigningKey(models.Model):
         if self.signs_from > now:
             return KeyState.NEXT
         return KeyState.CURRENT
+
+
+class EndedSessionQuerySet(models.QuerySet["EndedSession"]):
+    def live_at(self, now: dt.datetime) -> EndedSessionQuerySet:
+        """Logouts whose sessions could still be presented at ``now``."""
+        return self.filter(until__gt=now)
+
+
+class EndedSession(models.Model):
+    """A login that was logged out: every session carrying its ``identity_nonce`` (on every
+    application and the authentication hostname) is refused from now on.
+
+    Kept until ``until``, when every token of that login has expired anyway. Saving one bumps
+    the configuration version (``apps.gateway.signals``), so every worker of every node reads
+    it with its next snapshot, within a second; the request path never queries it.
+    """
+
+    identity_nonce = models.CharField(max_length=64, unique=True)
+    ended_at = models.DateTimeField()
+    until = models.DateTimeField(db_index=True)
+
+    objects = EndedSessionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "ended session"
+
+    def __str__(self) -> str:
+        return self.identity_nonce
+
+
+class LoginCode(models.Model):
+    """A single-use code carrying a login to an application's hostname (``apps.tokens.handoff``):
+    its SHA-256 only, what it carries, and until when it can be redeemed (seconds)."""
+
+    code_sha256 = models.CharField(max_length=64, unique=True)
+    payload = models.JSONField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "login code"
+
+    def __str__(self) -> str:
+        return self.code_sha256[:12]

@@ -11,28 +11,36 @@ from __future__ import annotations
 
 import datetime as dt
 from string import hexdigits
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from django.contrib import admin, messages
+from django import forms
+from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from accessctl.core.truststore import short_fingerprint
-from apps.policies.models import AccessPolicy
-from apps.trust.choices import ExpiryState
+from apps.base.admin import RaceAsMessage
+from apps.trust.choices import ExpiryState, expiry_state_at
+from apps.trust.enforcement import guarded_hostnames
 from apps.trust.forms import MtlsCertificateAddForm, MtlsCertificateChangeForm
 from apps.trust.models import (
     AssociatedHostname,
     CaCertificate,
     MtlsCertificate,
+    MtlsCertificateQuerySet,
     hostname_owners,
 )
 from apps.trust.services import certificate_create, certificate_delete, certificate_update
+
+if TYPE_CHECKING:
+    # django-stubs makes ModelAdmin generic; Django's own class cannot be subscripted at run time.
+    _MtlsCertificateAdminBase = admin.ModelAdmin[MtlsCertificate]
+else:
+    _MtlsCertificateAdminBase = admin.ModelAdmin
 
 
 def _date(value: dt.datetime) -> str:
@@ -67,17 +75,14 @@ class ExpiryFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
-        return queryset.in_expiry_state(value) if value else queryset
+        # The filter belongs to MtlsCertificateAdmin, whose get_queryset() gives with_expiry().
+        bundles = cast(MtlsCertificateQuerySet, queryset)
+        return bundles.in_expiry_state(value) if value else queryset
 
 
 NOT_ENFORCED = mark_safe(  # noqa: S308  a constant
     '<span class="not-enforced-host">(not enforced: no policy)</span>'
 )
-
-
-def guarded_hostnames() -> set[str]:
-    """Hostnames with an enabled access policy: the only ones a CA is enforced on."""
-    return set(AccessPolicy.objects.enabled().values_list("hostname", flat=True))
 
 
 class MtlsChangeList(ChangeList):
@@ -97,7 +102,7 @@ class MtlsChangeList(ChangeList):
 
 
 @admin.register(MtlsCertificate)
-class MtlsCertificateAdmin(admin.ModelAdmin):
+class MtlsCertificateAdmin(RaceAsMessage, _MtlsCertificateAdminBase):
     """Service Auth → Mutual TLS: uploaded CA certificates and their hostnames."""
 
     form = MtlsCertificateChangeForm
@@ -145,10 +150,10 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
     # --- queries ------------------------------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MtlsCertificate]:
+        # The default manager is MtlsCertificateQuerySet.as_manager().
+        bundles = cast(MtlsCertificateQuerySet, super().get_queryset(request))
         return (
-            super()
-            .get_queryset(request)
-            .with_expiry()
+            bundles.with_expiry()
             .select_related("created_by", "updated_by")
             .prefetch_related(
                 "hostnames",
@@ -174,8 +179,12 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
         return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
 
     def get_form(
-        self, request: HttpRequest, obj: MtlsCertificate | None = None, **kwargs: Any
-    ) -> Any:
+        self,
+        request: HttpRequest,
+        obj: MtlsCertificate | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm[MtlsCertificate]]:
         if obj is None:
             kwargs["form"] = self.add_form
         if obj is None or self.has_change_permission(request, obj):
@@ -183,7 +192,7 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
             # and hostname fields are the forms' own, checked by the service. (View-only
             # staff keep the admin's default: every field excluded and shown read-only.)
             kwargs["fields"] = None
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def save_model(
         self, request: HttpRequest, obj: MtlsCertificate, form: Any, change: bool
@@ -211,21 +220,6 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MtlsCertificate]) -> None:
         for obj in queryset:
             certificate_delete(certificate=obj, user=request.user)
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
-            # Only when a concurrent upload took the name or a certificate between the form's
-            # check and the write: the service raised, the transaction rolled back.
-            self.message_user(request, " ".join(exc.messages), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
     # --- list columns -------------------------------------------------------------------------
 
@@ -286,24 +280,7 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
 
     @admin.display(description="Expires", ordering="expires_at")
     def expiry(self, obj: MtlsCertificate) -> SafeString | str:
-        now = timezone.now()
-        expiry, days = obj.not_after, obj.days_left(now)
-        if expiry is None or days is None:
-            return "—"
-        state = obj.expiry_state(now)
-        if state == ExpiryState.EXPIRED:
-            ago = (now - expiry).days
-            left = f"expired {ago} day{'s' if ago != 1 else ''} ago" if ago else "expired today"
-        else:
-            left = f"{days} day{'s' if days != 1 else ''} left"
-        # The date and the flag may go on two lines when the list is narrow.
-        return format_html(
-            '<span class="expiry-date">{}</span> <span class="expiry-{}" title="{}">{}</span>',
-            _date(expiry),
-            state.value,
-            state.label,
-            left,
-        )
+        return expiry_flag(obj.not_after, timezone.now())
 
     @admin.display(description="SHA-256 fingerprint")
     def fingerprint(self, obj: MtlsCertificate) -> SafeString | str:
@@ -396,6 +373,28 @@ class MtlsCertificateAdmin(admin.ModelAdmin):
     @admin.display(description="Last changed")
     def updated(self, obj: MtlsCertificate) -> str:
         return _who_when(obj.updated_at, obj.updated_by)
+
+
+def expiry_flag(expiry: dt.datetime | None, now: dt.datetime) -> SafeString | str:
+    """The list's expiry cell: the date, and a flag (expired, 14 days, 30 days, fine) with the
+    days left. The client certificates seen in traffic show theirs the same way."""
+    if expiry is None:
+        return "—"
+    state = expiry_state_at(expiry, now)
+    if state == ExpiryState.EXPIRED:
+        ago = (now - expiry).days
+        left = f"expired {ago} day{'s' if ago != 1 else ''} ago" if ago else "expired today"
+    else:
+        days = (expiry - now).days
+        left = f"{days} day{'s' if days != 1 else ''} left"
+    # The date and the flag may go on two lines when the list is narrow.
+    return format_html(
+        '<span class="expiry-date">{}</span> <span class="expiry-{}" title="{}">{}</span>',
+        _date(expiry),
+        state.value,
+        state.label,
+        left,
+    )
 
 
 def _days_left(expiry: dt.datetime, now: dt.datetime) -> str:

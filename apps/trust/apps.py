@@ -7,3 +7,9 @@ class TrustConfig(AppConfig):
     name = "apps.trust"
     label = "trust"
     verbose_name = "Service Auth"
+
+    def ready(self) -> None:
+        from apps.base.portability import register_section
+        from apps.trust.portability import SECTION
+
+        register_section(SECTION)  # its part of `accessctl export` / `import`

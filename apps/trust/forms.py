@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -11,6 +11,14 @@ from accessctl.core.hostnames import InvalidHostname, parse_hostname_list
 from accessctl.core.pem import MAX_BUNDLE_BYTES, MAX_CERTIFICATES, BundleError, decode_upload
 from apps.trust.models import MtlsCertificate
 from apps.trust.services import certificate_check, parse_hostnames
+
+if TYPE_CHECKING:
+    from django.http import QueryDict
+
+    # django-stubs makes ModelForm generic; Django's own class cannot be subscripted at run time.
+    _MtlsCertificateForm = forms.ModelForm[MtlsCertificate]
+else:
+    _MtlsCertificateForm = forms.ModelForm
 
 HOSTNAMES_HELP = (
     "The fully-qualified hostnames this CA guards, separated by commas or new lines, e.g. "
@@ -36,7 +44,7 @@ class HostnamesField(forms.CharField):
             return True
 
 
-class MtlsCertificateAddForm(forms.ModelForm):
+class MtlsCertificateAddForm(_MtlsCertificateForm):
     """Upload a CA bundle: pasted in **Certificate content** or as a file, and its hostnames.
 
     Everything is checked here by the same service the command uses; the admin stores the
@@ -80,7 +88,8 @@ class MtlsCertificateAddForm(forms.ModelForm):
         Every field is checked at once, so the operator sees all errors in one round; a field
         that already has an error (required, too long…) keeps only that one.
         """
-        cleaned = super().clean()
+        super().clean()  # a ModelForm's clean() returns its cleaned_data
+        cleaned = self.cleaned_data
         pem_field, pem = self._bundle_text(cleaned)
         try:
             certificate_check(
@@ -120,7 +129,7 @@ class MtlsCertificateAddForm(forms.ModelForm):
             return "pem_file", None
 
 
-class MtlsCertificateChangeForm(forms.ModelForm):
+class MtlsCertificateChangeForm(_MtlsCertificateForm):
     """Change the name, the hostnames and enabled; the bundle itself is read-only."""
 
     hostnames = HostnamesField()
@@ -146,6 +155,8 @@ class MtlsCertificateChangeForm(forms.ModelForm):
 
 def _forget(form: forms.BaseForm, field: str) -> None:
     """Do not send a pasted private key back to the browser in the re-rendered form."""
-    data = form.data.copy()
+    # request.POST (a QueryDict) in the dashboard, a dict when a form is built in code: both
+    # copy() into a mutable mapping of the same kind.
+    data = cast("QueryDict | dict[str, Any]", form.data).copy()
     data[field] = ""
     form.data = data

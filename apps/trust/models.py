@@ -9,11 +9,11 @@ from django.db import models
 from django.db.models import Min
 from django.utils import timezone
 
-from apps.console.models import AuditedModel
-from apps.trust.choices import EXPIRY_WARNING_DAYS, ExpiryState
+from apps.base.models import AuditedModel
+from apps.trust.choices import ExpiryState, expiry_state_at, expiry_state_filter
 
 
-class MtlsCertificateQuerySet(models.QuerySet):
+class MtlsCertificateQuerySet(models.QuerySet["MtlsCertificate"]):
     """Lookups over uploaded bundles."""
 
     def for_host(self, hostname: str) -> MtlsCertificateQuerySet:
@@ -28,19 +28,8 @@ class MtlsCertificateQuerySet(models.QuerySet):
         self, state: str, now: dt.datetime | None = None
     ) -> MtlsCertificateQuerySet:
         """Bundles in one :class:`ExpiryState` at ``now`` (needs :meth:`with_expiry`)."""
-        now = now or timezone.now()
-        if state == ExpiryState.EXPIRED:
-            return self.filter(expires_at__lte=now)
-        if state == ExpiryState.DAYS_14:
-            return self.filter(expires_at__gt=now, expires_at__lt=now + dt.timedelta(days=14))
-        if state == ExpiryState.DAYS_30:
-            return self.filter(
-                expires_at__gte=now + dt.timedelta(days=14),
-                expires_at__lt=now + dt.timedelta(days=30),
-            )
-        if state == ExpiryState.OK:
-            return self.filter(expires_at__gte=now + dt.timedelta(days=30))
-        return self.none()
+        condition = expiry_state_filter("expires_at", state, now or timezone.now())
+        return self.none() if condition is None else self.filter(condition)
 
 
 class MtlsCertificate(AuditedModel):
@@ -74,7 +63,9 @@ class MtlsCertificate(AuditedModel):
         when present (the list page), so a list of bundles costs no query per row.
         """
         if hasattr(self, "expires_at"):
-            return self.expires_at
+            # Min() over a DateTimeField: None for a bundle without certificates.
+            expires_at: dt.datetime | None = self.expires_at
+            return expires_at
         return min((c.not_after for c in self.certificates.all()), default=None)
 
     def days_left(self, now: dt.datetime | None = None) -> int | None:
@@ -91,14 +82,7 @@ class MtlsCertificate(AuditedModel):
 
     def expiry_state(self, now: dt.datetime | None = None) -> ExpiryState:
         """Expired, within 14 days, within 30 days, or fine (the list's flag)."""
-        now = now or timezone.now()
-        expiry = self.not_after
-        if expiry is None or expiry <= now:
-            return ExpiryState.EXPIRED
-        for state in (ExpiryState.DAYS_14, ExpiryState.DAYS_30):
-            if self.expires_within(EXPIRY_WARNING_DAYS[state], now):
-                return state
-        return ExpiryState.OK
+        return expiry_state_at(self.not_after, now or timezone.now())
 
     @property
     def root(self) -> CaCertificate | None:
@@ -174,3 +158,25 @@ def hostname_owners(hostnames: Iterable[str]) -> dict[str, list[tuple[int, str]]
     for hostname, pk, name in rows.order_by("certificate__name"):
         owners.setdefault(hostname, []).append((pk, name))
     return owners
+
+
+class HostnameSetting(models.Model):
+    """Per-hostname mTLS settings (Cloudflare's ``access/certificates/settings``).
+
+    ``client_certificate_forwarding``: the verified client certificate is passed to the origin
+    as ``Cf-Client-Cert-Der-Base64`` and ``Cf-Client-Cert-Sha256``. ``china_network`` is
+    accepted and stored for scripts written for Cloudflare; it has no effect here. A hostname
+    without a row has both off. Part of the gateway's snapshot, never read per request.
+    """
+
+    hostname = models.CharField(max_length=253, unique=True)
+    china_network = models.BooleanField(default=False, help_text="Stored only; no effect.")
+    client_certificate_forwarding = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "hostname setting"
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname

@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
@@ -27,11 +28,15 @@ from accessctl.core.pem import contains_private_key
 from accessctl.core.truststore import BundleError, CaFacts, bundle_pem, validate_ca_bundle
 from apps.trust.models import AssociatedHostname, CaCertificate, MtlsCertificate
 
+if TYPE_CHECKING:
+    # settings.AUTH_USER_MODEL (Django's default): the model the audit columns point to.
+    from django.contrib.auth.models import User as UserModel
+
 logger = logging.getLogger("accessctl.trust")
 
 NAME_MAX_LENGTH = MtlsCertificate._meta.get_field("name").max_length or 100
 
-User = AbstractBaseUser | AnonymousUser | None
+User: TypeAlias = "UserModel | AnonymousUser | None"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +54,22 @@ def known_fingerprints() -> dict[str, str]:
 
 
 def certificate_check(
-    *, name: str, pem: str, hostnames: Iterable[str], now: dt.datetime | None = None
+    *,
+    name: str,
+    pem: str,
+    hostnames: Iterable[str],
+    now: dt.datetime | None = None,
+    hostnames_required: bool = True,
 ) -> CheckedUpload:
     """Validate an upload without writing anything; raise ``ValidationError`` by field.
 
     ``hostnames`` are values as typed (each may itself hold several, separated by commas or
     whitespace); they are normalized. All fields are checked, so every error is reported at
-    once.
+    once. ``hostnames_required=False`` (the API, as Cloudflare's) accepts none.
     """
     errors: dict[str, list[ValidationError]] = {}
     name = _check_name(name, errors)
-    checked_hosts = _check_hostnames(hostnames, errors)
+    checked_hosts = _check_hostnames(hostnames, errors, required=hostnames_required)
     certificates: list[CaFacts] = []
     try:
         certificates = validate_ca_bundle(
@@ -81,6 +91,7 @@ def certificate_create(
     user: User,
     enabled: bool = True,
     now: dt.datetime | None = None,
+    hostnames_required: bool = True,
 ) -> MtlsCertificate:
     """Validate and store an uploaded CA bundle with its certificates and hostnames.
 
@@ -88,7 +99,9 @@ def certificate_create(
     writes nothing when anything is wrong, including when a concurrent upload of the same
     certificate or name wins the race to the database.
     """
-    checked = certificate_check(name=name, pem=pem, hostnames=hostnames, now=now)
+    checked = certificate_check(
+        name=name, pem=pem, hostnames=hostnames, now=now, hostnames_required=hostnames_required
+    )
     author = _author(user)
     try:
         with transaction.atomic():
@@ -138,15 +151,17 @@ def certificate_update(
     hostnames: Iterable[str],
     enabled: bool,
     user: User,
+    hostnames_required: bool = True,
 ) -> MtlsCertificate:
     """Change what can change after upload: the name, the hostnames, enabled.
 
     The bundle itself never changes (rotation is a new upload). Raises ``ValidationError``
-    keyed ``name`` / ``hostnames`` and writes nothing on error.
+    keyed ``name`` / ``hostnames`` and writes nothing on error. ``hostnames_required=False``
+    (the API) accepts none: the bundle then guards nothing.
     """
     errors: dict[str, list[ValidationError]] = {}
     name = _check_name(name, errors, exclude_pk=certificate.pk)
-    wanted = _check_hostnames(hostnames, errors)
+    wanted = _check_hostnames(hostnames, errors, required=hostnames_required)
     if errors:
         raise ValidationError(errors)
     certificate.name = name
@@ -206,8 +221,12 @@ def _check_name(
         errors["name"] = [
             ValidationError(f"At most {NAME_MAX_LENGTH} characters.", code="max_length")
         ]
-    elif MtlsCertificate.objects.filter(name=name).exclude(pk=exclude_pk).exists():
-        errors["name"] = [ValidationError(_name_taken(name), code="name_taken")]
+    else:
+        taken = MtlsCertificate.objects.filter(name=name)
+        if exclude_pk is not None:  # an update: the bundle's own name is not taken
+            taken = taken.exclude(pk=exclude_pk)
+        if taken.exists():
+            errors["name"] = [ValidationError(_name_taken(name), code="name_taken")]
     return name
 
 
@@ -228,7 +247,12 @@ def parse_hostnames(values: Iterable[str]) -> list[str]:
         raise ValidationError(str(exc), code="invalid_hostname") from None
 
 
-def _check_hostnames(values: Iterable[str], errors: dict[str, list[ValidationError]]) -> list[str]:
+def _check_hostnames(
+    values: Iterable[str], errors: dict[str, list[ValidationError]], *, required: bool = True
+) -> list[str]:
+    values = [values] if isinstance(values, str) else list(values)
+    if not required and not "".join(values).strip():
+        return []
     try:
         return parse_hostnames(values)
     except ValidationError as exc:
@@ -258,7 +282,7 @@ def _conflict(checked: CheckedUpload, pem: str, now: dt.datetime | None) -> Vali
     )
 
 
-def _author(user: User) -> AbstractBaseUser | None:
+def _author(user: User) -> UserModel | None:
     return user if isinstance(user, AbstractBaseUser) else None
 
 

@@ -12,13 +12,13 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 
-from tests.conftest import require_tool
+from tests.browser.pages import Operator, log_in
+from tests.tools import require_tool
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the networking flags Chromium keeps calling Google's hosts, which an offline CI
@@ -106,14 +106,6 @@ def screenshot(request: pytest.FixtureRequest, page) -> Callable[[str], Path]:
     return take
 
 
-@dataclass(frozen=True)
-class Operator:
-    """Credentials of a console operator created for one test."""
-
-    username: str
-    password: str
-
-
 @pytest.fixture
 def operator(transactional_db) -> Operator:
     """An administrator of the console, as `make run` creates one."""
@@ -122,30 +114,8 @@ def operator(transactional_db) -> Operator:
     return credentials
 
 
-def log_in(page, who: Operator) -> None:
-    """Sign in through the login form, as a person would."""
-    page.goto("/admin/")
-    page.get_by_label("Username").fill(who.username)
-    page.get_by_label("Password").fill(who.password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/admin/$"))
-
-
 @pytest.fixture
 def logged_in_page(page, operator: Operator):
     """A tab whose operator has signed in and sees the console's home page."""
     log_in(page, operator)
     return page
-
-
-def field(page, label: str):
-    """The form control whose label is exactly ``label`` (Django appends a colon)."""
-    return page.get_by_label(re.compile(rf"^{re.escape(label)}:?$"))
-
-
-def open_mutual_tls(page) -> None:
-    """From the console's home: Service Auth, then its Mutual TLS tab."""
-    page.get_by_role("link", name="Service Auth", exact=True).click()
-    page.wait_for_url(re.compile(r"/admin/trust/$"))
-    page.locator("#content-main").get_by_role("link", name="Mutual TLS", exact=True).click()
-    page.wait_for_url(re.compile(r"/admin/trust/mtlscertificate/$"))

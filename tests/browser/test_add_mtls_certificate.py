@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from apps.trust.models import MtlsCertificate
-from tests.browser.conftest import field, open_mutual_tls
+from tests.browser.pages import field, open_mutual_tls
 from tests.factories import certs as certfactory
 
 

@@ -9,11 +9,13 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
-from apps.policies.models import AccessPolicy, PolicyRule
+from apps.policies.services import policy_attach
 from apps.tokens.keys import signing_key_rotate
-from apps.trust.services import certificate_create
-from tests.browser.conftest import Operator, field, log_in
+from tests.browser.pages import Operator, field, log_in
 from tests.factories import certs as certfactory
+from tests.factories.applications import add_application, add_reusable_policy
+from tests.factories.policies import add_policy
+from tests.factories.trust import upload_ca
 
 # Elements that are wider than the room they have: the page itself, or any box that scrolls
 # sideways (Django wraps the result table in one) or clips its content.
@@ -43,38 +45,41 @@ def configured(operator: Operator) -> dict[str, object]:
     root = certfactory.make_ca(
         "Acme Corporation Devices Root Certification Authority 2026",
     )
-    bundle = certificate_create(
-        name="Acme production devices",
-        pem=root.pem,
-        hostnames=["app.example.com", "api.internal.example.com", "grafana.ops.example.com"],
+    hostnames = ["app.example.com", "api.internal.example.com", "grafana.ops.example.com"]
+    bundle = upload_ca("Acme production devices", hostnames, root, user=user)
+    policy = add_policy(
+        "api.internal.example.com",
+        "Build agents and device 7",
+        path_prefix="/v1/deployments",
+        session_duration="no_duration",
+        rules=[
+            ("include", "common_name", "device-7"),
+            ("include", "san_dns", "*.agents.build.example.com"),
+            ("require", "organizational_unit", "Platform Engineering"),
+            ("exclude", "fingerprint_sha256", "ab" * 32),
+        ],
         user=user,
     )
-    policy = AccessPolicy.objects.create(
-        name="Build agents and device 7",
-        hostname="api.internal.example.com",
-        path_prefix="/v1/deployments",
-        decision="non_identity",
-        session_duration="no_duration",
+    # An application of its own, with a hostname no CA is bound to and a reusable policy.
+    grafana = add_application(
+        "Grafana and status pages of the operations team",
+        ["grafana.ops.example.com", "status.ops.example.com/healthz/v1"],
+        user=user,
     )
-    for group, kind, value in [
-        ("include", "common_name", "device-7"),
-        ("include", "san_dns", "*.agents.build.example.com"),
-        ("require", "organizational_unit", "Platform Engineering"),
-        ("exclude", "fingerprint_sha256", "ab" * 32),
-    ]:
-        rule = PolicyRule(policy=policy, group=group, type=kind, value=value)
-        rule.full_clean()  # stored as the form would store it
-        rule.save()
+    shared = add_reusable_policy("Build agents of every team, shared", user=user)
+    policy_attach(policy=shared, application=grafana, precedence=10, user=user)
+    policy_attach(policy=shared, application=policy.links.get().application, user=user)
     signing_key_rotate()
     return {
         "bundle": bundle,
         "policy": policy,
+        "application": grafana,
         "device": certfactory.make_leaf(root, "device-7"),
     }
 
 
 def pages(configured: dict[str, object]) -> list[tuple[str, str]]:
-    policy = configured["policy"]
+    policy, application = configured["policy"], configured["application"]
     return [
         ("mutual-tls", "/admin/trust/mtlscertificate/"),
         ("mtls-detail", f"/admin/trust/mtlscertificate/{configured['bundle'].pk}/change/"),  # type: ignore[attr-defined]
@@ -85,6 +90,11 @@ def pages(configured: dict[str, object]) -> list[tuple[str, str]]:
         ("mtls-add", "/admin/trust/mtlscertificate/add/"),
         ("users", "/admin/auth/user/"),
         ("groups", "/admin/auth/group/"),
+        ("applications", "/admin/policies/application/"),
+        ("application-form", f"/admin/policies/application/{application.pk}/change/"),  # type: ignore[attr-defined]
+        ("application-add", "/admin/policies/application/add/"),
+        ("revoke-tokens", f"/admin/policies/application/{application.pk}/revoke-tokens/"),  # type: ignore[attr-defined]
+        ("application-delete", f"/admin/policies/application/{application.pk}/delete/"),  # type: ignore[attr-defined]
     ]
 
 

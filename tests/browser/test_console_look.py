@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import log_in
+from tests.browser.pages import log_in
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"], indirect=True)

@@ -7,48 +7,25 @@ import re
 
 from apps.policies.models import UNBOUND_HOSTNAME, AccessPolicy
 from apps.trust.models import MtlsCertificate
-from apps.trust.services import certificate_create, certificate_delete
-from tests.browser.conftest import field, open_mutual_tls
+from apps.trust.services import certificate_delete
+from tests.browser.pages import (
+    field,
+    open_access_policies,
+    options,
+    rule_row,
+    upload_ca_in_the_dashboard,
+)
 from tests.factories import certs as certfactory
-from tests.policies.labels import SESSION_DURATION_LABELS
+from tests.factories.policies import SESSION_DURATION_LABELS
+from tests.factories.trust import upload_ca
 
 HOSTNAME = "app.example.com"
-
-
-def upload_ca(page, ca: certfactory.Issued, hostnames: str) -> None:
-    """Service Auth → Mutual TLS → Add mTLS Certificate, as in the upload journey."""
-    open_mutual_tls(page)
-    page.get_by_role("link", name="Add mTLS Certificate").click()
-    field(page, "Name").fill("Acme devices")
-    field(page, "Certificate content").fill(ca.pem)
-    field(page, "Associated hostnames").fill(hostnames)
-    page.get_by_role("button", name="Save", exact=True).click()
-    page.wait_for_url(re.compile(r"/admin/trust/mtlscertificate/$"))
-
-
-def open_access_policies(page) -> None:
-    """From the console's home: the Access Policies section, then its list."""
-    page.goto("/admin/")
-    page.get_by_role("link", name="Access Policies", exact=True).click()
-    page.wait_for_url(re.compile(r"/admin/policies/$"))
-    page.locator("#content-main a.console-page-name", has_text="Access policies").click()
-    page.wait_for_url(re.compile(r"/admin/policies/accesspolicy/$"))
-
-
-def options(select) -> list[str]:
-    """The visible labels of a dropdown, in order."""
-    return [text.strip() for text in select.locator("option").all_inner_texts()]
-
-
-def rule_row(page):
-    """The first (pre-filled, required) row of the inline rules table."""
-    return page.locator(".inline-related tbody tr.form-row").first
 
 
 def test_an_operator_creates_a_common_name_policy_and_tests_two_devices(logged_in_page, screenshot):
     page = logged_in_page
     ca = certfactory.make_ca("Acme Devices Root")
-    upload_ca(page, ca, f"{HOSTNAME}\napi.example.com")
+    upload_ca_in_the_dashboard(page, ca, f"{HOSTNAME}\napi.example.com")
 
     open_access_policies(page)
     screenshot("1-policies-empty")
@@ -84,11 +61,10 @@ def test_an_operator_creates_a_common_name_policy_and_tests_two_devices(logged_i
     assert listed.locator(".field-session_duration").inner_text().strip() == "1 hour"
     assert "Non Identity" in listed.locator(".field-decision").inner_text()
     stored = AccessPolicy.objects.get(name="Device 7 only")
-    assert (stored.hostname, stored.decision, stored.session_duration) == (
-        HOSTNAME,
-        "non_identity",
-        "1h",
-    )
+    # The seed's flow made the application for the hostname, named after it.
+    application = stored.links.get().application
+    assert (application.name, application.domain_list()) == (HOSTNAME, [HOSTNAME])
+    assert (stored.decision, stored.session_seconds) == ("non_identity", 3600)
     assert stored.rules_in_words() == ["Include: Common Name is device-7"]
 
     # The tester, from the list's object tools.
@@ -134,7 +110,7 @@ def test_a_policy_on_a_hostname_whose_certificate_was_removed_meanwhile_is_refus
     user = MtlsCertificate._meta.get_field("created_by").related_model.objects.get(
         username=operator.username
     )
-    bundle = certificate_create(name="Acme devices", pem=ca.pem, hostnames=[HOSTNAME], user=user)
+    bundle = upload_ca("Acme devices", [HOSTNAME], ca, user=user)
     open_access_policies(page)
     page.get_by_role("link", name="Add access policy").click()
     field(page, "Name").fill("Too late")

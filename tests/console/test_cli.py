@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from accessctl.cli import main
-from tests.conftest import require_tool
+from tests.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("accessctl")

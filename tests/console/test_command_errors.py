@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
-from apps.console.cli import bad_input, one_line
+from apps.base.cli import bad_input, one_line
 
 
 def test_every_message_is_on_one_line_after_its_field_in_the_commands_words() -> None:

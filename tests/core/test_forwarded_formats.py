@@ -1,4 +1,4 @@
-"""Every forwarded-certificate format decodes to the same DER (checklist B5), and nothing but
+"""Every forwarded-certificate format decodes to the same DER, and nothing but
 ForwardedCertError ever comes out of the decoder (property tests)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Malformed forwarded values are refused with a stable reason code (checklist B6-B8)."""
+"""Malformed forwarded values are refused with a stable reason code."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 
 from accessctl.core import forwarded as fwd
+from accessctl.core.issuing import issue
 from tests.factories import certs
 
 
@@ -171,19 +171,16 @@ def test_an_unknown_format_is_refused():
 def test_a_forwarded_intermediate_with_duplicate_extensions_is_malformed(pki):
     root, _, leaf, _ = pki
     placeholder = x509.ObjectIdentifier("2.5.29.99")
-    built = (
-        x509.CertificateBuilder()
-        .subject_name(certs.name("Dup"))
-        .issuer_name(root.cert.subject)
-        .public_key(root.key.public_key())
-        .serial_number(1)
-        .not_valid_before(certs.now())
-        .not_valid_after(certs.now() + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.UnrecognizedExtension(placeholder, b"\x30\x03\x01\x01\xff"), False)
-        .sign(root.key, hashes.SHA256())
-        .public_bytes(serialization.Encoding.DER)
-    )
+    extension = x509.UnrecognizedExtension(placeholder, b"\x30\x03\x01\x01\xff")
+    built = issue(
+        certs.subject_name("Dup"),
+        issuer=root,
+        key=root.key,
+        not_before=certs.now(),
+        not_after=certs.now() + dt.timedelta(days=1),
+        ca=True,
+        extensions=[(extension, False)],
+    ).der
     placeholder_der, basic_constraints_der = (
         bytes.fromhex("0603551d63"),
         bytes.fromhex("0603551d13"),

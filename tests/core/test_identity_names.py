@@ -1,4 +1,4 @@
-"""SECURITY-CHECKLIST D: names that try to pass for `admin` never match a Common Name rule."""
+"""Names that try to pass for `admin` never match a Common Name rule."""
 
 from __future__ import annotations
 

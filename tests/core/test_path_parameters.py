@@ -17,7 +17,7 @@ from accessctl.core.policy import (
     normalize_path_prefix,
     path_covered,
 )
-from tests.core.test_policy_evaluation import DEVICE7, INC, VALID, facts, policy
+from tests.factories.evaluation import DEVICE7, INC, VALID, facts, policy
 
 
 @pytest.mark.parametrize(

@@ -8,71 +8,28 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accessctl.core.identity import ClientIdentity
 from accessctl.core.policy import (
     Decision,
-    Policy,
     RequestFacts,
-    Rule,
-    RuleGroup,
-    RuleType,
     evaluate,
     evaluation_order,
     explain,
     path_covered,
 )
+from accessctl.core.reasons import Reason
+from tests.factories.evaluation import (
+    CN,
+    DEVICE7,
+    EXC,
+    INC,
+    OU,
+    REQ,
+    VALID,
+    facts,
+    identity,
+    policy,
+)
 
-NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
-INC, REQ, EXC = RuleGroup.INCLUDE, RuleGroup.REQUIRE, RuleGroup.EXCLUDE
-CN, VALID, OU = RuleType.COMMON_NAME, RuleType.VALID_CERTIFICATE, RuleType.ORGANIZATIONAL_UNIT
-
-
-def identity(cn: str | None = "device-7", ous: tuple[str, ...] = ("Fleet",)) -> ClientIdentity:
-    return ClientIdentity(
-        fingerprint_sha256="ab" * 32,
-        spki_sha256="cd" * 32,
-        subject=f"CN={cn}",
-        issuer="CN=Test Root",
-        serial="1",
-        not_before=NOW - dt.timedelta(days=1),
-        not_after=NOW + dt.timedelta(days=30),
-        common_name=cn,
-        common_name_problem=None if cn else "no_cn",
-        organizational_units=ous,
-        san_dns=(),
-        san_emails=(),
-        san_uris=(),
-    )
-
-
-def policy(
-    pid: int,
-    decision: Decision,
-    *rules: tuple[RuleGroup, RuleType, str],
-    order: int = 1,
-    path: str = "/",
-    session: int = 86400,
-) -> Policy:
-    return Policy(
-        id=pid,
-        name=f"p{pid}",
-        decision=decision,
-        order=order,
-        rules=tuple(Rule(g, t, v) for g, t, v in rules),
-        session_seconds=session,
-        path_prefix=path,
-    )
-
-
-def facts(
-    who: ClientIdentity | None = None, *, path: str = "/", error: str | None = None
-) -> RequestFacts:
-    if who is None and error is None:
-        error = "no_certificate"
-    return RequestFacts("app.example.com", path, who, error, NOW)
-
-
-DEVICE7 = identity()
 OTHER = identity("device-8", ous=("Contractors",))
 
 # (id, policies, request identity, allowed, deciding policy id, reason)
@@ -289,7 +246,7 @@ def test_bypass_and_block_carry_no_session(decision):
 
 def test_a_failed_verification_is_the_reason_when_nothing_matches():
     outcome = evaluate(
-        (policy(1, Decision.ALLOW, (INC, VALID, "")),), facts(None, error="chain_untrusted")
+        (policy(1, Decision.ALLOW, (INC, VALID, "")),), facts(None, error=Reason.CHAIN_UNTRUSTED)
     )
     assert (outcome.allowed, outcome.reason) == (False, "chain_untrusted")
 
@@ -390,7 +347,7 @@ def test_explain_says_which_require_rule_failed():
 
 def test_explain_without_certificate_gives_the_certificate_reason():
     policies = (policy(1, Decision.ALLOW, (INC, VALID, "")),)
-    result = explain(policies, facts(None, error="cert_expired"))
+    result = explain(policies, facts(None, error=Reason.CERT_EXPIRED))
     assert result.outcome.reason == "cert_expired"
     assert result.policies[0].rules[0].why == "needs a verified client certificate"
     assert "cert_expired" in result.policies[0].why

@@ -1,4 +1,5 @@
-"""The pure token core: what a minted token holds, and every way a token is refused."""
+"""The pure token core: what a minted token holds, and every way a token is refused, with keys
+of both algorithms (RS256, the default, and ES256)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import json
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accessctl.core import tokens
-from accessctl.core.tokens import SigningKey, TokenError, mint_token, verify_token
+from accessctl.core.revocation import ChainLink
+from accessctl.core.tokens import Algorithm, Signer, TokenError, mint_token, verify_token
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 FINGERPRINT = hashlib.sha256(b"a certificate").hexdigest()
@@ -26,16 +27,16 @@ ISSUER = "https://access.example.com"
 EPOCH = "epoch-1"
 
 
-def new_signing_key(kid: str = "k1") -> SigningKey:
-    return SigningKey(kid=kid, private_key=ec.generate_private_key(ec.SECP256R1()))
+def new_signing_key(kid: str = "k1", algorithm: Algorithm = Algorithm.RS256) -> Signer:
+    return Signer(kid=kid, private_key=tokens.generate_private_key(algorithm))
 
 
-@pytest.fixture(scope="module")
-def key() -> SigningKey:
-    return new_signing_key()
+@pytest.fixture(scope="module", params=list(Algorithm), ids=lambda a: a.value)
+def key(request) -> Signer:
+    return new_signing_key(algorithm=request.param)
 
 
-def mint(key: SigningKey, **overrides: object) -> str:
+def mint(key: Signer, **overrides: object) -> str:
     args: dict[str, object] = {
         "key": key,
         "fingerprint_sha256": FINGERPRINT,
@@ -47,10 +48,10 @@ def mint(key: SigningKey, **overrides: object) -> str:
         "now": NOW,
     }
     args.update(overrides)
-    return mint_token(**args)  # type: ignore[arg-type]
+    return mint_token(**args).token  # type: ignore[arg-type]
 
 
-def verify(token: str, key: SigningKey, **overrides: object) -> tokens.SessionClaims:
+def verify(token: str, key: Signer, **overrides: object) -> tokens.SessionClaims:
     args: dict[str, object] = {
         "keys": {key.kid: key.private_key.public_key()},
         "audience": AUDIENCE,
@@ -77,14 +78,14 @@ def payload_of(token: str) -> dict[str, object]:
 
 def signed(claims: dict[str, object], key) -> str:
     """``claims`` as a token properly signed by ``key``: only the claims are wrong."""
-    return jwt.encode(claims, key.private_key, algorithm="ES256", headers={"kid": key.kid})
+    return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid})
 
 
 def test_a_minted_token_carries_every_claim_origins_and_we_rely_on(key):
     token = mint(key)
     header = jwt.get_unverified_header(token)
     claims = payload_of(token)
-    assert header == {"alg": "ES256", "kid": "k1", "typ": "JWT"}
+    assert header == {"alg": key.algorithm.value, "kid": "k1", "typ": "JWT"}
     assert claims["aud"] == [AUDIENCE]
     assert claims["iss"] == ISSUER
     assert claims["sub"] == FINGERPRINT
@@ -150,7 +151,7 @@ def test_alg_none_is_refused(key):
 
 
 def test_hs256_signed_with_the_public_key_is_refused(key):
-    # CVE-2022-29217: an HMAC "signed" with the published public key must not pass as ES256.
+    # CVE-2022-29217: an HMAC "signed" with the published public key must not pass.
     public_pem = key.private_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -170,14 +171,14 @@ def test_an_unknown_kid_is_refused(key):
 
 
 def test_a_token_without_kid_is_refused(key):
-    token = jwt.encode(payload_of(mint(key)), key.private_key, algorithm="ES256")
+    token = jwt.encode(payload_of(mint(key)), key.private_key, algorithm=key.algorithm)
     with pytest.raises(TokenError) as err:
         verify(token, key)
     assert err.value.reason == "token_unknown_kid"
 
 
 def test_a_token_signed_by_another_key_under_a_known_kid_is_refused(key):
-    impostor = new_signing_key(kid=key.kid)
+    impostor = new_signing_key(kid=key.kid, algorithm=key.algorithm)
     with pytest.raises(TokenError) as err:
         verify(mint(impostor), key)
     assert err.value.reason == "token_bad_signature"
@@ -222,9 +223,22 @@ def test_a_token_missing_a_required_claim_is_refused(key, missing):
     assert err.value.reason == "token_missing_claim"
 
 
-def test_a_token_with_a_non_integer_exp_is_refused(key):
+# A claim set to a value we never issue, the token signed again with the right key.
+ALTERED_CLAIMS = [
+    pytest.param("exp", "9999999999", id="a non-integer exp"),
+    pytest.param(
+        "cnf",
+        {"x5t#S256": tokens.certificate_thumbprint(OTHER_FINGERPRINT)},
+        id="a cnf that does not match its subject",
+    ),
+    pytest.param("type", "org", id="a token of another type"),
+]
+
+
+@pytest.mark.parametrize(("claim", "value"), ALTERED_CLAIMS)
+def test_a_token_carrying_a_claim_value_we_never_issue_is_refused(key, claim, value):
     claims = payload_of(mint(key))
-    claims["exp"] = "9999999999"
+    claims[claim] = value
     token = signed(claims, key)
     with pytest.raises(TokenError) as err:
         verify(token, key)
@@ -262,24 +276,6 @@ def test_a_token_minted_by_a_node_slightly_ahead_is_accepted(key):
     assert verify(token, key, now=NOW).subject == FINGERPRINT
 
 
-def test_a_token_whose_cnf_does_not_match_its_subject_is_refused(key):
-    claims = payload_of(mint(key))
-    claims["cnf"] = {"x5t#S256": tokens.certificate_thumbprint(OTHER_FINGERPRINT)}
-    token = signed(claims, key)
-    with pytest.raises(TokenError) as err:
-        verify(token, key)
-    assert err.value.reason == "token_invalid"
-
-
-def test_a_token_of_another_type_is_refused(key):
-    claims = payload_of(mint(key))
-    claims["type"] = "org"
-    token = signed(claims, key)
-    with pytest.raises(TokenError) as err:
-        verify(token, key)
-    assert err.value.reason == "token_invalid"
-
-
 def test_an_over_long_common_name_is_left_out_of_the_token(key):
     claims = payload_of(mint(key, common_name="x" * 500))
     assert "common_name" not in claims
@@ -293,18 +289,21 @@ def test_a_token_stays_small_with_the_longest_common_name(key):
 
 def test_the_public_jwk_holds_no_private_material(key):
     jwk = tokens.public_jwk("k1", key.private_key.public_key())
-    assert "d" not in jwk
-    assert jwk["kid"] == "k1"
-    assert jwk["alg"] == "ES256"
-    assert jwk["use"] == "sig"
-    assert jwk["kty"] == "EC"
-    assert jwk["crv"] == "P-256"
+    assert not {"d", "p", "q", "dp", "dq", "qi"} & set(jwk)
+    assert (jwk["kid"], jwk["alg"], jwk["use"]) == ("k1", key.algorithm.value, "sig")
+    if key.algorithm is Algorithm.RS256:
+        assert (jwk["kty"], jwk["e"]) == ("RSA", "AQAB")
+        assert len(base64.urlsafe_b64decode(jwk["n"] + "==")) == 256  # 2048 bits
+    else:
+        assert (jwk["kty"], jwk["crv"]) == ("EC", "P-256")
 
 
 def test_a_token_verifies_with_plain_pyjwt_against_the_published_jwk(key):
     jwks = jwt.PyJWKSet.from_dict({"keys": [tokens.public_jwk("k1", key.private_key.public_key())]})
     token = mint(key, now=dt.datetime.now(dt.UTC))
-    claims = jwt.decode(token, jwks["k1"], algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER)
+    claims = jwt.decode(
+        token, jwks["k1"], algorithms=[key.algorithm.value], audience=AUDIENCE, issuer=ISSUER
+    )
     assert claims["sub"] == FINGERPRINT
 
 
@@ -312,7 +311,7 @@ def test_the_kid_thumbprint_is_stable_and_differs_between_keys(key):
     public = key.private_key.public_key()
     assert tokens.jwk_thumbprint(public) == tokens.jwk_thumbprint(public)
     assert tokens.jwk_thumbprint(public) != tokens.jwk_thumbprint(
-        new_signing_key().private_key.public_key()
+        new_signing_key(algorithm=key.algorithm).private_key.public_key()
     )
     assert len(tokens.jwk_thumbprint(public)) == 43
 
@@ -331,3 +330,59 @@ def test_no_token_value_raises_anything_but_a_token_error(garbage):
     key = new_signing_key()
     with pytest.raises(TokenError):
         verify(garbage, key)
+
+
+def test_a_token_claiming_the_other_algorithm_of_the_pair_is_refused(key):
+    # An RS256 key's kid with alg ES256 (or the reverse) is never tried with another verifier.
+    other = Algorithm.ES256 if key.algorithm is Algorithm.RS256 else Algorithm.RS256
+    stranger = new_signing_key(kid=key.kid, algorithm=other)
+    with pytest.raises(TokenError) as err:
+        verify(mint(stranger), key)
+    assert err.value.reason == "token_bad_algorithm"
+
+
+def test_the_minted_token_says_when_it_was_signed_and_ends(key):
+    minted = mint_token(
+        key=key,
+        fingerprint_sha256=FINGERPRINT,
+        common_name=None,
+        audience=AUDIENCE,
+        issuer=ISSUER,
+        epoch=EPOCH,
+        session_seconds=900,
+        now=NOW,
+    )
+    claims = payload_of(minted.token)
+    assert (minted.issued_at.timestamp(), minted.expires_at.timestamp()) == (
+        claims["iat"],
+        claims["exp"],
+    )
+    assert minted.expires_at - minted.issued_at == dt.timedelta(seconds=900)
+
+
+CHAIN = (ChainLink(FINGERPRINT, "1f"), ChainLink("bb" * 32, "2"))
+
+
+def test_a_token_carries_the_verified_path_it_was_issued_for(key):
+    token = mint(key, chain=CHAIN)
+    assert payload_of(token)["chn"] == [[FINGERPRINT, "1f"], ["bb" * 32, "2"]]
+    claims = verify(token, key)
+    assert claims.chain == CHAIN and claims.links == CHAIN
+
+
+def test_a_token_without_a_path_is_checked_by_its_leaf_alone(key):
+    claims = verify(mint(key), key)
+    assert claims.chain == () and claims.links == (ChainLink(FINGERPRINT, ""),)
+
+
+@pytest.mark.parametrize(
+    "chn",
+    [[], "x", [[FINGERPRINT]], [[OTHER_FINGERPRINT, "1"]], [[FINGERPRINT, 1]]],
+    ids=["empty", "string", "short link", "another leaf", "serial not a string"],
+)
+def test_a_token_whose_path_is_malformed_is_refused(key, chn):
+    claims = payload_of(mint(key))
+    claims["chn"] = chn
+    with pytest.raises(TokenError) as caught:
+        verify(signed(claims, key), key)
+    assert caught.value.reason == "token_invalid"

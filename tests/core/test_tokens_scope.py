@@ -8,7 +8,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from accessctl.core.policy import Decision, Policy, Rule, RuleGroup, RuleType
-from accessctl.core.tokens import SigningKey, mint_token, session_applies
+from accessctl.core.tokens import Signer, mint_token, session_applies
 
 VALID = (Rule(RuleGroup.INCLUDE, RuleType.VALID_CERTIFICATE),)
 ADMIN_CN = (Rule(RuleGroup.INCLUDE, RuleType.COMMON_NAME, "intruder"),)
@@ -57,7 +57,7 @@ def test_a_non_identity_policy_backs_a_session():
 
 
 def test_a_session_never_outlives_its_certificate():
-    key = SigningKey("k", ec.generate_private_key(ec.SECP256R1()))
+    key = Signer("k", ec.generate_private_key(ec.SECP256R1()))
     now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     token = mint_token(
         key=key,
@@ -71,8 +71,9 @@ def test_a_session_never_outlives_its_certificate():
         policy_id=7,
         not_after=now + dt.timedelta(hours=2),
     )
-    claims = jwt.decode(token, options={"verify_signature": False})
+    claims = jwt.decode(token.token, options={"verify_signature": False})
     assert claims["exp"] == int((now + dt.timedelta(hours=2)).timestamp())
+    assert token.expires_at == now + dt.timedelta(hours=2)
     assert claims["pol"] == 7
 
 

@@ -9,10 +9,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from accessctl.core.issuing import issue
 from accessctl.core.pem import MAX_CERTIFICATES, BundleError
 from accessctl.core.truststore import validate_ca_bundle
 from accessctl.core.verify import TrustAnchors, verify_client_chain
 from tests.factories import certs as f
+from tests.factories import der
 
 NOW = f.now()
 KEY_USAGE_CA = x509.KeyUsage(True, False, False, False, False, True, True, False, False)
@@ -28,29 +30,20 @@ def custom_ca(
     algorithm=None,
     rsa_padding=None,
 ) -> f.Issued:
-    """A CA with exactly the given extensions, for shapes the shared factory cannot make."""
-    key = key or ec.generate_private_key(ec.SECP256R1())
-    algorithm = algorithm or hashes.SHA256()
-    subject = f.name(common_name)
-    if extensions is None:
-        extensions = [(BC_CA, True), (KEY_USAGE_CA, True)]
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer.cert.subject if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(days=1))
-        .not_valid_after(NOW + dt.timedelta(days=365))
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+    """A CA with exactly the given extensions (by default a critical CA:TRUE and keyUsage), for
+    shapes the shared factory cannot make: issue() adds no basicConstraints or keyUsage of its
+    own."""
+    return issue(
+        f.subject_name(common_name),
+        issuer=issuer,
+        key=key,
+        not_before=NOW - dt.timedelta(days=1),
+        not_after=NOW + dt.timedelta(days=365),
+        basic_constraints=False,
+        extensions=[(BC_CA, True), (KEY_USAGE_CA, True)] if extensions is None else extensions,
+        signature_hash=algorithm,
+        rsa_padding=rsa_padding,
     )
-    for ext, critical in extensions:
-        builder = builder.add_extension(ext, critical)
-    signer = issuer.key if issuer else key
-    if isinstance(signer, ed25519.Ed25519PrivateKey):
-        algorithm = None
-    cert = builder.sign(signer, algorithm, rsa_padding=rsa_padding)
-    return f.Issued(cert, key, [issuer] if issuer else [])
 
 
 def refusal(text: str, *, known=()) -> BundleError:
@@ -125,11 +118,36 @@ def test_a_self_signed_ca_false_certificate_is_not_a_ca():
     assert refusal(f.make_ca("Not A CA", ca=False).pem).code == "leaf_certificate"
 
 
-def test_basic_constraints_that_are_not_critical_are_refused():
-    ca = custom_ca("Soft BC", extensions=[(BC_CA, False), (KEY_USAGE_CA, True)])
-    error = refusal(ca.pem)
-    assert error.code == "not_ca"
-    assert "not marked critical" in str(error)
+SERVER_AUTH_ONLY = x509.ExtendedKeyUsage([f.SERVER_AUTH])
+
+
+@pytest.mark.parametrize(
+    ("extensions", "code", "message"),
+    [
+        pytest.param(
+            [(BC_CA, False), (KEY_USAGE_CA, True)],
+            "not_ca",
+            "not marked critical",
+            id="basicConstraints that are not critical",
+        ),
+        pytest.param(
+            [(BC_CA, True)],
+            "key_usage",
+            "no keyUsage",
+            id="no keyUsage, which the verifier requires",
+        ),
+        pytest.param(
+            [(BC_CA, True), (KEY_USAGE_CA, True), (SERVER_AUTH_ONLY, False)],
+            "eku_not_client_auth",
+            "does not allow client authentication",
+            id="an extendedKeyUsage limited to server auth",
+        ),
+    ],
+)
+def test_a_ca_whose_extensions_the_verifier_would_refuse_is_refused(extensions, code, message):
+    error = refusal(custom_ca("Odd CA", extensions=extensions).pem)
+    assert error.code == code
+    assert message in str(error)
 
 
 def test_a_ca_whose_key_usage_lacks_key_cert_sign_is_refused():
@@ -137,19 +155,6 @@ def test_a_ca_whose_key_usage_lacks_key_cert_sign_is_refused():
     assert error.code == "key_usage"
     assert "certificate #1 (CN=No Cert Sign)" in str(error)
     assert "keyCertSign" in str(error)
-
-
-def test_a_ca_without_key_usage_is_refused_because_the_verifier_requires_it():
-    error = refusal(custom_ca("No KU", extensions=[(BC_CA, True)]).pem)
-    assert error.code == "key_usage"
-    assert "no keyUsage" in str(error)
-
-
-def test_a_ca_limited_to_server_auth_is_refused():
-    eku = x509.ExtendedKeyUsage([f.SERVER_AUTH])
-    ca = custom_ca("Server CA", extensions=[(BC_CA, True), (KEY_USAGE_CA, True), (eku, False)])
-    error = refusal(ca.pem)
-    assert error.code == "eku_not_client_auth"
 
 
 @pytest.mark.parametrize("usage", [f.CLIENT_AUTH, x509.ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE])
@@ -374,10 +379,101 @@ def test_one_bad_certificate_refuses_the_whole_bundle_naming_it(root):
 
 
 def test_a_subject_without_cn_is_labelled_by_its_full_name():
-    ca = f.make_ca(subject=f.name(None, O="No CN Org"), basic_constraints=False)
+    ca = f.make_ca(subject=f.subject_name(None, O="No CN Org"), basic_constraints=False)
     assert str(refusal(ca.pem)).startswith("certificate #1 (O=No CN Org)")
 
 
 def test_control_characters_in_a_name_do_not_reach_the_message():
-    ca = f.make_ca(subject=f.name("evil\nname\x00"), basic_constraints=False)
+    ca = f.make_ca(subject=f.subject_name("evil\nname\x00"), basic_constraints=False)
     assert "certificate #1 (CN=evil?name?)" in str(refusal(ca.pem))
+
+
+# --- extensions: unreadable, unsupported, or refused by the verifier for every client -------
+
+
+def _own(ca: f.Issued, extn_id: str) -> bytes:
+    (found,) = [e for e in f.raw_extensions(ca) if der.children(e)[0] == der.oid(extn_id)]
+    return found
+
+
+def _critical(extension: bytes) -> bytes:
+    extn_id, *_, value = der.children(extension)
+    return der.seq(extn_id, der.boolean(True), value)
+
+
+def test_an_intermediate_with_a_critical_authority_key_identifier_never_verifies(root):
+    inter = f.make_ca("Critical AKI Devices", issuer=root)
+    aki = _own(inter, der.AUTHORITY_KEY_IDENTIFIER)
+    odd = f.with_raw_extensions(
+        inter, [_critical(e) if e == aki else e for e in f.raw_extensions(inter)]
+    )
+    error = refusal(root.pem + odd.pem)
+    assert error.code == "never_verifies"
+    assert "certificate #2 (CN=Critical AKI Devices)" in error.message
+    assert "2.5.29.35" in error.message
+
+
+def test_an_authority_key_identifier_without_a_key_identifier_never_verifies(root):
+    inter = f.make_ca("Serial AKI Devices", issuer=root)
+    issuer = der.directory_name(der.rdn_name(("2.5.4.3", "Acme Root")))
+    aki = der.seq(der.context(1, issuer, constructed=True), der.context(2, b"\x05"))
+    kept = [e for e in f.raw_extensions(inter) if e != _own(inter, der.AUTHORITY_KEY_IDENTIFIER)]
+    odd = f.with_raw_extensions(inter, [*kept, der.extension(der.AUTHORITY_KEY_IDENTIFIER, aki)])
+    error = refusal(root.pem + odd.pem)
+    assert error.code == "never_verifies"
+    assert "must contain keyIdentifier" in error.message
+
+
+def test_a_broken_root_is_named_rather_than_the_intermediates_below_it():
+    eku = der.extension(
+        der.EXTENDED_KEY_USAGE, der.seq(der.oid("1.3.6.1.5.5.7.3.2")), critical=True
+    )
+    bad_root = f.with_extra_extensions(f.make_ca("Critical EKU Root"), eku)
+    inter = f.make_ca("Fine Devices", issuer=bad_root)
+    error = refusal(inter.pem + bad_root.pem)
+    assert error.code == "never_verifies"
+    assert "certificate #2 (CN=Critical EKU Root)" in error.message
+
+
+@pytest.mark.parametrize(
+    ("general_name", "kind"),
+    [
+        (der.context(6, b"example.com"), "uniformResourceIdentifier"),
+        (der.directory_name(der.rdn_name(("2.5.4.10", "Acme"))), "directoryName"),
+    ],
+)
+@pytest.mark.parametrize("critical", [True, False])
+def test_name_constraints_of_a_kind_the_verifier_cannot_match_are_refused(
+    general_name, kind, critical
+):
+    ca = f.name_constrained_ca("Constrained Root", general_name, critical=critical)
+    error = refusal(ca.pem)
+    assert (error.code, kind in error.message) == ("unsupported_name_constraint", True)
+
+
+def test_name_constraints_the_verifier_supports_are_accepted():
+    ca = f.name_constrained_ca(
+        "Constrained Root",
+        der.dns_name("example.com"),
+        der.ip_constraint(bytes([10, 0, 0, 0, 255, 0, 0, 0])),
+        der.context(1, b"example.com"),  # rfc822Name
+    )
+    (facts,) = validate_ca_bundle(ca.pem, now=NOW)
+    leaf = f.make_leaf(ca, "device-1", san_dns=("a.example.com",))
+    anchors = TrustAnchors.build([ca.cert], [])
+    assert verify_client_chain(leaf.cert, [], anchors, now=NOW).identity.common_name == "device-1"
+    assert facts.is_root
+
+
+def test_a_ca_whose_extensions_cannot_be_read_does_not_echo_them():
+    ca = f.name_constrained_ca("Sneaky\x07Root", der.dns_name("*"))
+    error = refusal(ca.pem)
+    assert error.code == "bad_extension"
+    assert "\x07" not in error.message
+
+
+def test_the_upload_check_leaves_the_bundle_as_uploaded(root):
+    # The verifier's check works on copies: the facts are those of the certificates sent.
+    inter = f.make_ca("Acme Devices", issuer=root)
+    facts = validate_ca_bundle(root.pem + inter.pem, now=NOW)
+    assert [x.der for x in facts] == [root.der, inter.der]

@@ -15,11 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import subprocess
-import sys
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,25 +28,23 @@ from apps.console.servers import (
     nginx_main_config,
     nginx_template,
     render_template,
-    start_server,
-    stop_process,
 )
-from tests.conftest import require_tool
+from tests.e2e.stack import (
+    DEVICE,
+    HOSTNAMES,
+    ONCE,
+    OTHER,
+    REPO,
+    SNI_HEADER,
+    STATIC,
+    STATIC_BODY,
+    VALID,
+    CertFiles,
+    Stack,
+    outside_settings,
+)
 from tests.factories import certs as certfactory
-
-REPO = Path(__file__).resolve().parents[2]
-SNI_HEADER = "X-SSL-Server-Name"
-ATTACKER_ADDRESS = "127.0.0.3"
-STATIC_BODY = "static upstream: the guarded page\n"
-
-# Hostnames of the session's site (all under .localhost, allowed in development) and what
-# guards each: (CA, decision rule, session duration).
-VALID = "valid.localhost"  # CA A, Valid Certificate, 24 hours
-DEVICE = "device.localhost"  # CA A, Common Name "device-7"
-ONCE = "once.localhost"  # CA A, Valid Certificate, No duration
-OTHER = "other.localhost"  # CA B, Valid Certificate
-STATIC = "static.localhost"  # CA A, Valid Certificate; nginx forward-auth to a static upstream
-HOSTNAMES = (VALID, DEVICE, ONCE, OTHER, STATIC)
+from tests.tools import require_tool
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,200 +55,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-# --- Responses and curl ----------------------------------------------------------------------
-
-
-@dataclass
-class Response:
-    """What curl received: status, headers (lower-case names, every value) and body."""
-
-    status: int
-    headers: dict[str, list[str]]
-    body: str
-
-    def set_cookies(self) -> dict[str, str]:
-        """Name → full Set-Cookie line (value and attributes)."""
-        cookies = {}
-        for line in self.headers.get("set-cookie", []):
-            cookie_name = line.split("=", 1)[0].strip()
-            cookies[cookie_name] = line
-        return cookies
-
-    def cookie_value(self, name: str) -> str | None:
-        """The value a Set-Cookie line gives cookie ``name``; None when none was sent."""
-        line = self.set_cookies().get(name)
-        return line.split(";", 1)[0].split("=", 1)[1] if line else None
-
-
-def parse_curl_output(raw: bytes) -> Response:
-    """Split `curl -i` output; with HTTP/2 and 1.1 alike the headers end at a blank line."""
-    text = raw.decode("utf-8", "replace")
-    head, _, body = text.replace("\r\n", "\n").partition("\n\n")
-    lines = head.split("\n")
-    status = int(lines[0].split()[1])
-    headers: dict[str, list[str]] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers.setdefault(name.strip().lower(), []).append(value.strip())
-    return Response(status, headers, body)
-
-
-def run_curl(args: Sequence[str]) -> Response:
-    """Run curl with ``args`` and parse the response; a transport error fails the test."""
-    done = subprocess.run(
-        ["curl", "-sS", "-i", "--max-time", "15", *args],
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"curl {' '.join(args)} failed ({done.returncode}): {done.stderr.decode()}")
-    return parse_curl_output(done.stdout)
-
-
-# --- The stack -------------------------------------------------------------------------------
-
-
-@dataclass
-class CertFiles:
-    """A certificate and its key written to the run's directory (curl --cert/--key, nginx)."""
-
-    issued: certfactory.Issued
-    cert: Path
-    key: Path
-
-    @property
-    def escaped(self) -> str:
-        """The certificate as nginx's $ssl_client_escaped_cert would forward it."""
-        return urllib.parse.quote(self.issued.pem, safe="")
-
-
-@dataclass
-class Stack:
-    """A running nginx + gunicorn pair and the files and ports it was built with."""
-
-    root: Path
-    env: dict[str, str]
-    server_ca: Path
-    server_key: Path
-    clients: dict[str, CertFiles]
-    https_port: int = 0  # deploy/nginx/accessctl.conf
-    forward_auth_port: int = 0  # deploy/nginx/forward-auth.conf
-    gunicorn_port: int = 0
-    static_port: int = 0  # the plain static upstream the forward-auth variants guard
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def accessctl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run the real `accessctl` command line against the stack's database."""
-        done = subprocess.run(
-            [sys.executable, str(REPO / "manage.py"), *args],
-            env=self.env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise AssertionError(
-                f"accessctl {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
-            )
-        return done
-
-    def https(
-        self,
-        hostname: str,
-        path: str = "/",
-        *,
-        client: str | None = None,
-        headers: Sequence[str] = (),
-        cookie: str | None = None,
-        port: int | None = None,
-    ) -> Response:
-        """GET https://hostname:port/path through nginx, with a client certificate if named."""
-        port = port or self.https_port
-        args = [
-            f"https://{hostname}:{port}{path}",
-            "--resolve",
-            f"{hostname}:{port}:127.0.0.1",
-            "--cacert",
-            str(self.server_ca),
-        ]
-        if client:
-            args += ["--cert", str(self.clients[client].cert)]
-            args += ["--key", str(self.clients[client].key)]
-        if cookie:
-            args += ["-H", f"Cookie: CF_Authorization={cookie}"]
-        for header in headers:
-            args += ["-H", header]
-        return run_curl(args)
-
-    def direct(
-        self, hostname: str, *, headers: Sequence[str] = (), interface: str | None = None
-    ) -> Response:
-        """GET / from gunicorn itself, bypassing nginx, optionally from another source address."""
-        args = [f"http://127.0.0.1:{self.gunicorn_port}/", "-H", f"Host: {hostname}"]
-        if interface:
-            args += ["--interface", interface]
-        for header in headers:
-            args += ["-H", header]
-        return run_curl(args)
-
-    def start(
-        self,
-        name: str,
-        command: list[str],
-        *,
-        ports: Sequence[int],
-        env: dict[str, str] | None = None,
-    ) -> subprocess.Popen[bytes]:
-        """Start a server logging to ``<root>/<name>.log``; fail the test with every log if it
-        does not listen on ``ports``. The stack stops it at the end of the session."""
-        try:
-            process = start_server(
-                command,
-                log=self.root / f"{name}.log",
-                ports=ports,
-                env=self.env if env is None else env,
-                cwd=REPO,
-            )
-        except RuntimeError as exc:
-            pytest.fail(f"{name} did not start: {exc}\n{self.logs()}")
-        self.processes.append(process)
-        return process
-
-    def logs(self) -> str:
-        """The tail of every server log, for failure messages."""
-        parts = []
-        for log in sorted(self.root.glob("**/*.log")):
-            parts.append(f"--- {log.relative_to(self.root)}\n{log.read_text()[-3000:]}")
-        return "\n".join(parts)
-
-    def stop(self) -> None:
-        """Stop every server the stack started, last started first."""
-        for process in reversed(self.processes):
-            stop_process(process)
-        self.processes.clear()
-
-
-def outside_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment without anything accessctl's settings read, so the servers run with
-    the harness's settings and the development defaults (ALLOWED_HOSTS allows .localhost),
-    whatever the developer's shell exports."""
-    return {
-        key: value
-        for key, value in environ.items()
-        if not key.startswith(("ACCESSCTL_", "DJANGO_", "SECURE_", "SESSION_", "CSRF_"))
-        and key not in {"ALLOWED_HOSTS", "DATABASE_URL", "CACHE_URL", "SECRET_KEY", "DEBUG"}
-    }
-
-
 def _write_cert_files(root: Path, name: str, issued: certfactory.Issued) -> CertFiles:
-    cert, key = root / f"{name}.pem", root / f"{name}.key"
-    cert.write_text(issued.pem)
-    key.touch(mode=0o600)
-    key.write_text(issued.key_pem)
-    return CertFiles(issued, cert, key)
+    return CertFiles(issued, *issued.write(root, name))
 
 
 def _database_url(db: dict, name: str) -> str:
@@ -405,7 +208,10 @@ def _start_servers(stack: Stack, server: CertFiles) -> None:
     static_site.write_text(
         f"server {{\n    listen 127.0.0.1:{static_port};\n    root {static_root};\n"
         # Echoes the token the upstream received, for the forward-auth tests.
-        '    location = /token { return 200 "token=$http_cf_access_jwt_assertion\\n"; }\n}\n'
+        '    location = /token { return 200 "token=$http_cf_access_jwt_assertion\\n"; }\n'
+        # Echoes the client certificate the upstream received (client_certificate_forwarding).
+        '    location = /client-cert { return 200 "der=$http_cf_client_cert_der_base64\\n'
+        'sha256=$http_cf_client_cert_sha256\\n"; }\n}\n'
     )
     stack.https_port, stack.forward_auth_port = free_port(), free_port()
     common = {
@@ -441,22 +247,28 @@ def _start_servers(stack: Stack, server: CertFiles) -> None:
 # --- HAProxy and Caddy: the shipped files, in front of a gunicorn reading base64 DER ---------
 
 
-@pytest.fixture(scope="session")
-def der_upstream(stack: Stack) -> int:
-    """A second gunicorn on the same database, configured for ACCESSCTL_CLIENT_CERT_FORMAT
-    der-base64 (header X-SSL-Client-Cert-Der), as HAProxy and Caddy forward it."""
+def start_upstream(stack: Stack, name: str, cert_format: str) -> int:
+    """Another gunicorn on the stack's database reading ACCESSCTL_CLIENT_CERT_FORMAT
+    ``cert_format``; its port."""
     port = free_port()
     stack.start(
-        "gunicorn-der",
+        name,
         gunicorn_command(),
         ports=[port],
         env={
             **stack.env,
             "ACCESSCTL_BIND": f"127.0.0.1:{port}",
-            "ACCESSCTL_CLIENT_CERT_FORMAT": "der-base64",
+            "ACCESSCTL_CLIENT_CERT_FORMAT": cert_format,
         },
     )
     return port
+
+
+@pytest.fixture(scope="session")
+def der_upstream(stack: Stack) -> int:
+    """A second gunicorn on the same database, configured for ACCESSCTL_CLIENT_CERT_FORMAT
+    der-base64 (header X-SSL-Client-Cert-Der), as HAProxy and Caddy forward it."""
+    return start_upstream(stack, "gunicorn-der", "der-base64")
 
 
 @pytest.fixture(scope="session")
@@ -528,3 +340,61 @@ def caddy_forward_auth_port(stack: Stack, der_upstream: int) -> int:
         der_upstream,
         ACCESSCTL_PROTECTED_UPSTREAM=f"127.0.0.1:{stack.static_port}",
     )
+
+
+# --- Apache httpd: the shipped site, in front of a gunicorn reading unfolded PEM -------------
+
+APACHE_MODULES = ("mpm_event", "authz_core", "socache_shmcb", "ssl", "headers", "proxy",
+                  "proxy_http")  # fmt: skip
+
+
+def apache_main_config(workdir: Path, port: int, site: Path, modules: Path) -> str:
+    """A whole httpd.conf in ``workdir`` around the shipped site: modules, one Listen, the
+    run's files. Started as root, the master keeps the port and the TLS key it read and the
+    workers run as nobody (Apache refuses root workers); otherwise as the invoking user."""
+    run_as = "User nobody\nGroup nogroup\n" if os.geteuid() == 0 else ""
+    loads = "".join(
+        f"LoadModule {name}_module {modules / f'mod_{name}.so'}\n" for name in APACHE_MODULES
+    )
+    return (
+        f"ServerRoot {workdir}\nDefaultRuntimeDir {workdir}\nPidFile {workdir / 'httpd.pid'}\n"
+        f"ErrorLog {workdir / 'error.log'}\nLogLevel warn\n{run_as}{loads}"
+        f"ServerName localhost\nListen 127.0.0.1:{port} https\n"
+        f"SSLSessionCache shmcb:{workdir / 'ssl_scache'}(512000)\n"
+        f"Include {site}\n"
+    )
+
+
+@pytest.fixture(scope="session")
+def pem_upstream(stack: Stack) -> int:
+    """A gunicorn on the same database for ACCESSCTL_CLIENT_CERT_FORMAT nginx-pem (header
+    X-SSL-Client-Cert, PEM with its line breaks as spaces), as Apache's mod_headers sends it."""
+    return start_upstream(stack, "gunicorn-pem", "nginx-pem")
+
+
+@pytest.fixture(scope="session")
+def apache_port(stack: Stack, pem_upstream: int) -> int:
+    """deploy/apache/accessctl.conf, included as shipped, its settings in the environment."""
+    binary = shutil.which("apache2") or shutil.which("apache2", path="/usr/sbin:/usr/local/sbin")
+    modules = Path("/usr/lib/apache2/modules")
+    require_tool(
+        binary is not None and (modules / "mod_ssl.so").exists(),
+        "Apache httpd is not installed (apt-get install apache2)",
+    )
+    assert binary is not None
+    port = free_port()
+    workdir = stack.root / "apache"
+    workdir.mkdir()
+    conf = workdir / "httpd.conf"
+    conf.write_text(apache_main_config(workdir, port, REPO / "deploy/apache/accessctl.conf",
+                                       modules))  # fmt: skip
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "ACCESSCTL_VHOST": f"127.0.0.1:{port}",
+        "ACCESSCTL_SERVER_NAME": VALID,
+        "ACCESSCTL_TLS_CERTIFICATE": str(stack.root / "server.pem"),
+        "ACCESSCTL_TLS_CERTIFICATE_KEY": str(stack.server_key),
+        "ACCESSCTL_UPSTREAM": f"127.0.0.1:{pem_upstream}",
+    }
+    stack.start("apache", [binary, "-f", str(conf), "-DFOREGROUND"], ports=[port], env=env)
+    return port

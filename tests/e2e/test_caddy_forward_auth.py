@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 
-from tests.e2e.conftest import STATIC, STATIC_BODY, Response, Stack
+from tests.e2e.stack import STATIC, STATIC_BODY, Response, Stack
 
 
 def _get(

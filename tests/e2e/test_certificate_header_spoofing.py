@@ -3,7 +3,7 @@ from any address that is not a trusted proxy (see the conftest for how that is s
 
 from __future__ import annotations
 
-from tests.e2e.conftest import ATTACKER_ADDRESS, SNI_HEADER, VALID, Stack
+from tests.e2e.stack import ATTACKER_ADDRESS, SNI_HEADER, VALID, Stack
 
 
 def test_a_client_sending_its_own_certificate_header_through_nginx_is_refused(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import STATIC, VALID, Stack, run_curl
+from tests.e2e.stack import STATIC, VALID, Stack, run_curl
 
 STRIP = "Connection: keep-alive, " + ", ".join(
     [

@@ -22,8 +22,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from apps.console.servers import free_port
-from tests.conftest import require_tool
-from tests.e2e.conftest import REPO, outside_settings
+from tests.e2e.stack import REPO, outside_settings
+from tests.tools import require_tool
 
 
 def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 60) -> list[str]:

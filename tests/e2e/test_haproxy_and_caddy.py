@@ -8,7 +8,7 @@ import base64
 
 import pytest
 
-from tests.e2e.conftest import VALID, Response, Stack
+from tests.e2e.stack import VALID, Response, Stack
 
 
 @pytest.fixture(params=["haproxy", "caddy"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import DEVICE, Stack
+from tests.e2e.stack import DEVICE, Stack
 
 
 def test_the_named_device_is_let_in(stack: Stack) -> None:

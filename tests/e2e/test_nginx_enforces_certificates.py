@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import OTHER, VALID, Stack
+from tests.e2e.stack import OTHER, VALID, Stack
 
 
 def test_a_request_without_a_client_certificate_is_refused(stack: Stack) -> None:

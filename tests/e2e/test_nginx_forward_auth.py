@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import OTHER, STATIC, STATIC_BODY, VALID, Response, Stack
+from tests.e2e.stack import OTHER, STATIC, STATIC_BODY, VALID, Response, Stack
 
 
 def _get(

@@ -3,7 +3,7 @@ must present the certificate; no session cookie is ever sent."""
 
 from __future__ import annotations
 
-from tests.e2e.conftest import ONCE, Stack
+from tests.e2e.stack import ONCE, Stack
 
 
 def test_a_valid_certificate_is_let_in_without_a_session_cookie(stack: Stack) -> None:

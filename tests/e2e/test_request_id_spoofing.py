@@ -3,7 +3,7 @@ client's X-Request-Id with its own (accessctl trusts the id of a trusted proxy).
 
 from __future__ import annotations
 
-from tests.e2e.conftest import VALID, Stack
+from tests.e2e.stack import VALID, Stack
 
 CHOSEN = "X-Request-Id: chosen-by-the-client-0001"
 

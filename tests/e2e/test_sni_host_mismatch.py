@@ -3,7 +3,7 @@ SNI (X-SSL-Server-Name), and accessctl answers 421 when it differs from the Host
 
 from __future__ import annotations
 
-from tests.e2e.conftest import DEVICE, VALID, Stack
+from tests.e2e.stack import DEVICE, VALID, Stack
 
 
 def test_a_request_whose_host_differs_from_the_sni_is_misdirected(stack: Stack) -> None:

@@ -1,20 +1,26 @@
-"""A second accessctl process (gunicorn) against the test database, and a TCP proxy that can
-make a server unreachable for it: for the propagation and fail-closed tests."""
+"""A second accessctl process (gunicorn) against the test database, a TCP proxy that can make a
+server unreachable for it, and a PostgreSQL and a Redis of a test's own that it can stop and
+start: for the propagation, fail-closed and outage tests."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection
+
+from apps.console.servers import stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,7 +70,7 @@ class Gunicorn:
             "DATABASE_URL": database_url(),
             "CACHE_URL": cache_url(),
             "CONN_MAX_AGE": "0",
-            "ALLOWED_HOSTS": "app.example.com,localhost,127.0.0.1",
+            "ALLOWED_HOSTS": "app.example.com,other.example.com,localhost,127.0.0.1",
             "ACCESSCTL_BIND": f"127.0.0.1:{self.port}",
             "ACCESSCTL_WORKERS": "2",
             **env,
@@ -193,3 +199,165 @@ class TcpProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.down()
+
+
+def settle(check: Callable[[], bool], *, timeout: float = 5.0, streak: int = 6) -> float:
+    """Seconds until ``check`` held for ``streak`` requests in a row (reaching every worker)."""
+    start = time.monotonic()
+    first_ok: float | None = None
+    in_a_row = 0
+    while time.monotonic() - start < timeout:
+        if check():
+            first_ok = first_ok if in_a_row else time.monotonic()
+            in_a_row += 1
+            if in_a_row >= streak:
+                return first_ok - start
+        else:
+            in_a_row = 0
+        time.sleep(0.02)
+    raise AssertionError(f"not settled within {timeout} s")
+
+
+def session_cookie(header_lines: list[str]) -> str:
+    """The CF_Authorization value a response sets."""
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        if name.lower() == "set-cookie" and value.strip().startswith("CF_Authorization="):
+            return value.strip().split(";", 1)[0].split("=", 1)[1]
+    raise AssertionError(f"no CF_Authorization cookie in {header_lines}")
+
+
+# --- A PostgreSQL and a Redis of the test's own, which it may stop and start -----------------
+
+
+def postgres_bin() -> Path | None:
+    """The directory of initdb and pg_ctl: on PATH, else the newest /usr/lib/postgresql/*/bin."""
+    found = shutil.which("pg_ctl")
+    if found and shutil.which("initdb"):
+        return Path(found).resolve().parent
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+    )
+    for directory in reversed(candidates):
+        if (directory / "initdb").exists() and (directory / "pg_ctl").exists():
+            return directory
+    return None
+
+
+def _wait_for(ready, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if ready():
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb in a temporary directory) on a free loopback
+    port. As root it runs as the ``postgres`` user, which PostgreSQL insists on."""
+
+    def __init__(self) -> None:
+        directory = postgres_bin()
+        if directory is None:
+            raise RuntimeError("initdb/pg_ctl not found")
+        self.bin = directory
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="accessctl-pg-"))
+        self.data = self.dir / "data"
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user:
+            shutil.chown(self.dir, self.user, self.user)
+        self.running = False
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        result = subprocess.run(
+            [str(self.bin / args[0]), *args[1:]],
+            user=self.user,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {result.stdout[-1500:]}{result.stderr[-1500:]}")
+
+    def init(self) -> PostgresServer:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync")
+        return self
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        log = str(self.dir / "postgres.log")
+        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "start")
+        self.running = True
+        _wait_for(lambda: _accepts(self.port), "PostgreSQL")
+
+    def stop(self) -> None:
+        if self.running:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+            self.running = False
+
+    def cleanup(self) -> None:
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class RedisServer:
+    """A throwaway redis-server on a free loopback port, keeping nothing on disk (a restart
+    starts empty, as a Redis without persistence does)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=(self.workdir / "redis.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _wait_for(self._pong, "redis-server")
+
+    def _pong(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+        self.process = None
+
+
+def _accepts(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True

@@ -1,5 +1,6 @@
 """The per-worker snapshot holder: checks the version at most once per interval, rebuilds on
-change, fails closed after MAX_STALENESS without confirmation, and recovers by itself."""
+change, is confirmed by the database or (database down) by the cache's copy of the same
+version, fails closed after MAX_STALENESS without confirmation, and recovers by itself."""
 
 from __future__ import annotations
 
@@ -9,25 +10,29 @@ import pytest
 from django.db import OperationalError
 
 from accessctl.core.snapshot import Snapshot
+from apps.base.backends import Reading, Source
 from apps.gateway.config import ConfigHolder
 
 
 class Store:
-    """A fake version store with a controllable clock."""
+    """A fake version store (the database, and the cache's copy) with a controllable clock."""
 
     def __init__(self) -> None:
         self.version = "v1"
-        self.down = False
+        self.down = False  # the database
+        self.cached: str | None = None  # what the cache says while the database is down
         self.reads = 0
         self.builds: list[str] = []
         self.broken: set[str] = set()  # versions whose snapshot cannot be built
         self.now = 100.0
 
-    def read(self) -> str:
+    def read(self) -> Reading:
         self.reads += 1
-        if self.down:
-            raise OperationalError("database unreachable")
-        return self.version
+        if not self.down:
+            return Reading(Source.DATABASE, self.version)
+        if self.cached is not None:
+            return Reading(Source.CACHE, self.cached)
+        return Reading(None, None)
 
     def build(self, version: str) -> Snapshot:
         if self.down or version in self.broken:
@@ -156,3 +161,54 @@ def test_the_snapshot_is_rebuilt_now_and_then_even_without_a_new_version(store):
     store.now += 31
     holder.current()
     assert store.builds == ["v1", "v1"]
+
+
+def test_a_database_outage_is_served_for_as_long_as_the_cache_confirms_the_version(store):
+    holder = store.holder()
+    holder.current()
+    store.down, store.cached = True, "v1"
+    for _ in range(100):  # far longer than MAX_STALENESS
+        store.now += 0.5
+        assert holder.current().version == "v1"
+
+
+def test_the_cache_never_confirms_another_version_than_the_one_served(store):
+    # A change reached the cache, but the database is gone before this worker could load it.
+    holder = store.holder()
+    holder.current()
+    store.down, store.cached = True, "v2"
+    store.now += 0.6
+    assert holder.current().version == "v1"  # not yet stale
+    store.now += 0.6
+    assert holder.current() is None
+
+
+def test_the_database_decides_when_it_answers_even_if_the_cache_agrees_with_the_worker(store):
+    # A writer that could not reach the cache: the database has v2, the cache still v1.
+    holder = store.holder()
+    holder.current()
+    store.cached = "v1"
+    store.version = "v2"
+    store.now += 0.5
+    assert holder.current().version == "v2"
+
+
+def test_a_snapshot_that_cannot_be_built_is_not_confirmed_by_the_cache(store):
+    holder = store.holder()
+    holder.current()
+    store.version = "v2"
+    store.broken.add("v2")
+    store.cached = "v1"
+    store.now += 0.6
+    holder.current()
+    store.now += 0.6
+    assert holder.current() is None  # the database said v2: v1 is no longer vouched for
+
+
+def test_the_holder_says_who_confirmed_the_snapshot(store):
+    holder = store.holder()
+    snapshot, by, _ = holder.status()
+    assert (snapshot.version, by) == ("v1", Source.DATABASE)
+    store.down, store.cached = True, "v1"
+    store.now += 0.5
+    assert holder.status()[1] == Source.CACHE

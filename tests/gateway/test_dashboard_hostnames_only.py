@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gateway.conftest import escaped, fetch
+from tests.factories.forwarded import escaped, fetch
 
 pytestmark = pytest.mark.django_db
 

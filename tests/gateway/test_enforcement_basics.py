@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from tests.gateway.conftest import HOST, escaped, fetch
+from tests.factories.forwarded import escaped, fetch
+from tests.factories.hosts import HOST
 
 
 def test_a_valid_certificate_reaches_the_identity_page(client, guarded, pki, access_log):

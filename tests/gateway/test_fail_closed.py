@@ -1,4 +1,4 @@
-"""Checklist H32: with the database (and cache) unreachable, guarded and unknown hostnames
+"""With the database (and cache) unreachable, guarded and unknown hostnames
 answer 503 once the configuration can no longer be confirmed; dashboard hostnames keep working;
 service resumes by itself."""
 
@@ -12,17 +12,10 @@ from django.core.cache import caches
 from django.db import OperationalError, connection
 
 from apps.gateway import config
-from tests.gateway.conftest import escaped, fetch
+from tests.factories.backends import Clock
+from tests.factories.forwarded import escaped, fetch
 
 pytestmark = pytest.mark.django_db
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -6,19 +6,12 @@ from __future__ import annotations
 import pytest
 
 from apps.gateway import config
-from tests.gateway.conftest import ATTACKER, HOST, OTHER, add_policy, escaped
-from tests.policies.trustdata import bind
+from tests.factories.forwarded import ask, escaped
+from tests.factories.hosts import ATTACKER, HOST, OTHER
+from tests.factories.policies import add_policy
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
-URL = "/_accessctl/forward-auth"
-
-
-def ask(client, *, host=HOST, cert=None, remote="127.0.0.1", **headers):
-    client.cookies.clear()
-    meta = {"REMOTE_ADDR": remote, "HTTP_HOST": host, **headers}
-    if cert:
-        meta["HTTP_X_SSL_CLIENT_CERT"] = cert
-    return client.get(URL, **meta)
 
 
 def test_nginx_style_a_valid_certificate_is_200(client, guarded, pki, access_log):
@@ -58,7 +51,7 @@ def test_two_forwarded_hosts_are_refused(client, guarded, pki):
 
 
 def test_the_original_path_selects_the_policy(client, pki, db):
-    bind("Fleet", [HOST], pki.root, pki.inter)
+    upload_ca("Fleet", [HOST], pki.root, pki.inter)
     add_policy(
         name="no device-1 here",
         decision="deny",
@@ -136,3 +129,11 @@ def test_only_403_can_stand_in_for_a_refusal(client, guarded, pki, settings, val
 def test_the_refusal_header_never_turns_an_allow_into_a_refusal(client, guarded, pki):
     response = ask(client, cert=escaped(pki.leaf), HTTP_X_ACCESSCTL_REFUSAL_STATUS="403")
     assert response.status_code == 200
+
+
+@pytest.mark.urls("tests.gateway.urls_without_forward_auth")
+def test_the_middleware_answers_forward_auth_before_any_url_is_resolved(client, guarded, pki):
+    # No route for the endpoint in this URLconf: the answer can only come from the middleware,
+    # ahead of the dashboard's middleware and URL resolution.
+    assert ask(client, cert=escaped(pki.leaf)).status_code == 200
+    assert ask(client).status_code == 403

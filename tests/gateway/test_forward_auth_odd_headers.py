@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gateway.conftest import HOST
-from tests.gateway.test_forward_auth import ask
+from tests.factories.forwarded import ask
+from tests.factories.hosts import HOST
 
 pytestmark = pytest.mark.django_db
 

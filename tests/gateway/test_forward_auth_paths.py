@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gateway.conftest import HOST, add_policy, escaped
-from tests.gateway.test_forward_auth import ask
-from tests.policies.trustdata import bind
+from tests.factories.forwarded import ask, escaped
+from tests.factories.hosts import HOST
+from tests.factories.policies import add_policy
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_blocked(pki):
     """device-1 may use the site but not /admin."""
-    bind("Fleet", [HOST], pki.root, pki.inter)
+    upload_ca("Fleet", [HOST], pki.root, pki.inter)
     add_policy(
         name="no device-1 in admin",
         decision="deny",

@@ -9,24 +9,33 @@ they run.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
 from django.db import connection
 from django.urls import reverse
 
-from apps.policies.models import AccessPolicy, PolicyRule
-from tests.gateway.conftest import HOST, add_policy, escaped
+from apps.policies.models import AccessPolicy, Application, PolicyRule
+from apps.policies.services import application_revoke_tokens
+from tests.factories.forwarded import escaped
+from tests.factories.hosts import HOST
+from tests.factories.policies import (
+    POLICY_ADD,
+    UNGUARDED_CONFIRMED,
+    VALID_CERTIFICATE,
+    add_policy,
+    policy_form,
+)
+from tests.factories.trust import upload_ca
 from tests.gateway.processes import (
     Gunicorn,
     TcpProxy,
     cache_url,
     database_url,
     server_database_reason,
+    session_cookie,
+    settle,
 )
-from tests.policies.trustdata import bind
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,33 +53,16 @@ def clean_shared_cache():
     yield
     from django.core.cache import cache
 
-    from apps.gateway.config import cache_is_shared
+    from apps.base.backends import cache_is_shared
 
     if cache_is_shared():
         cache.clear()
 
 
-def settle(check: Callable[[], bool], *, timeout: float = 5.0, streak: int = 6) -> float:
-    """Seconds until ``check`` held for ``streak`` requests in a row (reaching every worker)."""
-    start = time.monotonic()
-    first_ok: float | None = None
-    in_a_row = 0
-    while time.monotonic() - start < timeout:
-        if check():
-            first_ok = first_ok if in_a_row else time.monotonic()
-            in_a_row += 1
-            if in_a_row >= streak:
-                return first_ok - start
-        else:
-            in_a_row = 0
-        time.sleep(0.02)
-    raise AssertionError(f"not settled within {timeout} s")
-
-
 def test_a_change_saved_through_the_orm_is_enforced_by_another_process_within_a_second(
     pki, tmp_path
 ):
-    bind("Fleet", [HOST], pki.root, pki.inter)
+    upload_ca("Fleet", [HOST], pki.root, pki.inter)
     with Gunicorn(tmp_path) as server:
         assert settle(lambda: server.get(HOST)[0] == 200) < 1.0  # a CA alone guards nothing
         policy = add_policy()  # committed: the version is bumped on commit
@@ -80,54 +72,25 @@ def test_a_change_saved_through_the_orm_is_enforced_by_another_process_within_a_
         assert settle(lambda: server.get(HOST)[0] == 200) < 1.0
 
 
-def dashboard_policy_form() -> dict[str, str]:
-    """The policy page's POST for a Non Identity / Valid Certificate policy on HOST."""
-    return {
-        "name": "devices",
-        "hostname": HOST,
-        "path_prefix": "/",
-        "decision": "non_identity",
-        "order": "1",
-        "session_duration": "24h",
-        "enabled": "on",
-        "rules-TOTAL_FORMS": "1",
-        "rules-INITIAL_FORMS": "0",
-        "rules-MIN_NUM_FORMS": "0",
-        "rules-MAX_NUM_FORMS": "1000",
-        "rules-0-group": "include",
-        "rules-0-type": "valid_certificate",
-        "rules-0-value": "",
-    }
-
-
 def test_a_policy_added_then_deleted_in_the_dashboard_reaches_another_process_in_a_second(
     pki, tmp_path, client, admin_user
 ):
-    bind("Fleet", [HOST], pki.root, pki.inter)
+    upload_ca("Fleet", [HOST], pki.root, pki.inter)
     client.force_login(admin_user)
     with Gunicorn(tmp_path) as server:
         assert settle(lambda: server.get(HOST)[0] == 200) < 1.0
-        response = client.post(reverse("admin:policies_accesspolicy_add"), dashboard_policy_form())
+        response = client.post(reverse(POLICY_ADD), policy_form(VALID_CERTIFICATE))
         assert response.status_code == 302, response.content.decode()[:2000]
         assert settle(lambda: server.get(HOST)[0] == 403) < 1.0
         policy = AccessPolicy.objects.get()
         delete = reverse("admin:policies_accesspolicy_delete", args=[policy.pk])
-        assert client.post(delete, {"post": "yes"}).status_code == 302
+        assert client.post(delete, {"post": "yes"} | UNGUARDED_CONFIRMED).status_code == 302
         assert not AccessPolicy.objects.exists()
         assert settle(lambda: server.get(HOST)[0] == 200) < 1.0
 
 
-def session_cookie(header_lines: list[str]) -> str:
-    """The CF_Authorization value a response sets."""
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        if name.lower() == "set-cookie" and value.strip().startswith("CF_Authorization="):
-            return value.strip().split(";", 1)[0].split("=", 1)[1]
-    raise AssertionError(f"no CF_Authorization cookie in {header_lines}")
-
-
 def test_a_rule_change_ends_another_process_sessions_within_a_second(pki, tmp_path):
-    bind("Fleet", [HOST], pki.root, pki.inter)
+    upload_ca("Fleet", [HOST], pki.root, pki.inter)
     policy = add_policy()
     certificate = {"X-SSL-Client-Cert": escaped(pki.leaf)}
     with Gunicorn(tmp_path) as server:
@@ -145,7 +108,7 @@ def test_a_rule_change_ends_another_process_sessions_within_a_second(pki, tmp_pa
 
 
 def test_the_underscore_spelling_never_reaches_the_other_process(pki, tmp_path):
-    bind("Fleet", [HOST], pki.root, pki.inter)
+    upload_ca("Fleet", [HOST], pki.root, pki.inter)
     add_policy()
     with Gunicorn(tmp_path) as server:
         value = escaped(pki.leaf)
@@ -159,7 +122,7 @@ def _proxied(url: str) -> tuple[str, int]:
 
 
 def test_an_unreachable_database_and_cache_fail_closed_and_recover(pki, tmp_path):
-    bind("Fleet", [HOST], pki.root, pki.inter)
+    upload_ca("Fleet", [HOST], pki.root, pki.inter)
     add_policy()
     db = connection.settings_dict
     with TcpProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)) as db_proxy:
@@ -186,3 +149,24 @@ def test_an_unreachable_database_and_cache_fail_closed_and_recover(pki, tmp_path
         finally:
             for proxy in proxies:
                 proxy.down()
+
+
+def test_revoking_one_applications_tokens_ends_its_sessions_in_another_process_only(pki, tmp_path):
+    upload_ca("Fleet", [HOST, "other.example.com"], pki.root, pki.inter)
+    add_policy()
+    add_policy("other.example.com", "others")
+    certificate = {"X-SSL-Client-Cert": escaped(pki.leaf)}
+    with Gunicorn(tmp_path) as server:
+        sessions = {}
+        for hostname in (HOST, "other.example.com"):
+            assert settle(lambda h=hostname: server.get(h)[0] == 403) < 1.0
+            status, headers, _ = server.exchange(hostname, headers=certificate)
+            assert status == 200
+            sessions[hostname] = {"Cookie": f"CF_Authorization={session_cookie(headers)}"}
+            assert server.get(hostname, headers=sessions[hostname])[0] == 200
+        application_revoke_tokens(application=Application.objects.get(name=HOST))
+        assert settle(lambda: server.get(HOST, headers=sessions[HOST])[0] == 403) < 1.0
+        # The other application's session is untouched, and the certificate still gets in.
+        other = sessions["other.example.com"]
+        assert all(server.get("other.example.com", headers=other)[0] == 200 for _ in range(6))
+        assert server.get(HOST, headers=certificate)[0] == 200

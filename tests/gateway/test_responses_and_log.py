@@ -7,8 +7,14 @@ import json
 
 import pytest
 
+from accessctl.core.reasons import Reason
+from accessctl.core.request import Ruling, Verdict
+from apps.gateway.responses import refusal
 from tests.factories import certs
-from tests.gateway.conftest import HOST, escaped, fetch
+from tests.factories.forwarded import escaped, fetch
+from tests.factories.hosts import HOST
+from tests.factories.policies import add_policy
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
 
@@ -88,13 +94,25 @@ def test_dashboard_and_unguarded_requests_are_not_access_decisions(client, guard
 
 
 def test_bypass_decisions_are_logged_as_bypass(client, pki, access_log, db):
-    from tests.gateway.conftest import add_policy
-    from tests.policies.trustdata import bind
-
-    bind("Fleet", [HOST], pki.root, pki.inter)
+    upload_ca("Fleet", [HOST], pki.root, pki.inter)
     add_policy(name="health", decision="bypass", path_prefix="/health")
     add_policy(name="devices", order=2)
     response = fetch(client, path="/health", cert=escaped(pki.leaf))
     assert response.status_code == 404  # let through to the URLs, where no view is mapped
     assert access_log.last["decision"] == "bypass"
     assert access_log.last["policy_name"] == "health"
+
+
+def test_each_refused_page_shows_its_own_request_id(client, guarded):
+    first = fetch(client, HTTP_X_REQUEST_ID="first-request")
+    second = fetch(client, HTTP_X_REQUEST_ID="second-request")
+    assert b"first-request" in first.content and b"second-request" not in first.content
+    assert b"second-request" in second.content and b"first-request" not in second.content
+
+
+def test_the_request_id_is_escaped_on_the_pre_rendered_page(rf):
+    # The gateway only keeps a proxy's id made of safe characters; the page escapes anyway.
+    ruling = Ruling(Verdict.DENY, Reason.NO_CERTIFICATE, "<b>id</b>")
+    response = refusal(rf.get("/", HTTP_ACCEPT="text/html"), ruling)
+    assert b"<b>id</b>" not in response.content
+    assert b"&lt;b&gt;id&lt;/b&gt;" in response.content

@@ -5,31 +5,14 @@ from __future__ import annotations
 import base64
 
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.factories import certs
-from tests.gateway.conftest import HOST, add_policy, fetch
-from tests.policies.trustdata import bind
+from tests.factories import certs, der
+from tests.factories.forwarded import ask, escaped, fetch
+from tests.factories.hosts import HOST
+from tests.factories.policies import add_policy
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
-
-EC_PUBLIC_KEY = bytes.fromhex("06072a8648ce3d0201")  # OID 1.2.840.10045.2.1
-UNKNOWN_KEY = bytes.fromhex("06072a030405060708")  # OID 1.2.3.4.5.6.7.8, same length
-ECDSA_SHA256 = bytes.fromhex("300a06082a8648ce3d040302")
-
-
-def _length(n: int) -> bytes:
-    return bytes([n]) if n < 0x80 else bytes([0x81, n]) if n < 0x100 else b"\x82" + n.to_bytes(2)
-
-
-def unknown_key_leaf(issuer: certs.Issued) -> bytes:
-    """A leaf whose public key algorithm nobody knows, properly signed by ``issuer``."""
-    tbs = certs.make_leaf(issuer).cert.tbs_certificate_bytes.replace(EC_PUBLIC_KEY, UNKNOWN_KEY)
-    signature = issuer.key.sign(tbs, ec.ECDSA(hashes.SHA256()))
-    bits = b"\x03" + _length(len(signature) + 1) + b"\x00" + signature
-    body = tbs + ECDSA_SHA256 + bits
-    return b"\x30" + _length(len(body)) + body
 
 
 @pytest.fixture
@@ -39,14 +22,83 @@ def der_format(settings):
 
 def test_a_leaf_with_an_unknown_key_type_from_a_bound_ca_is_refused(client, der_format, access_log):
     ca = certs.make_ca("Bound CA")
-    bind("Fleet", [HOST], ca)
+    upload_ca("Fleet", [HOST], ca)
     add_policy()
-    value = base64.b64encode(unknown_key_leaf(ca)).decode()
+    value = base64.b64encode(certs.unknown_key_leaf(ca)).decode()
     assert fetch(client, HTTP_X_SSL_CLIENT_CERT_DER=value).status_code == 403
     assert access_log.last["reason"] == "cert_unsupported"
 
 
 def test_a_forged_key_type_in_a_leaf_is_refused(client, guarded, pki, der_format):
-    der = pki.leaf.der.replace(EC_PUBLIC_KEY, UNKNOWN_KEY)
+    der = certs.with_unknown_key_type(pki.leaf.der)
     value = base64.b64encode(der).decode()
     assert fetch(client, HTTP_X_SSL_CLIENT_CERT_DER=value).status_code == 403
+
+
+# --- Structurally broken extensions (issue 15): a 403 with a reason, never a 503 ----------
+
+
+def _broken_leaves(pki) -> dict[str, certs.Issued]:
+    leaf = certs.make_leaf(pki.inter, "device-1", san_dns=("device-1.example.com",))
+    unknown = der.extension("1.3.6.1.4.1.99999.7", der.tlv(0x05, b""), critical=True)
+    return {
+        "two SubjectAlternativeName extensions": certs.with_extension_twice(
+            leaf, der.SUBJECT_ALT_NAME
+        ),
+        "an authority key identifier with an issuer and no serial": certs.half_aki(leaf),
+        "an unknown critical extension": certs.with_extra_extensions(leaf, unknown),
+    }
+
+
+BROKEN = {
+    "two SubjectAlternativeName extensions": "cert_malformed",
+    "an authority key identifier with an issuer and no serial": "cert_malformed",
+    "an unknown critical extension": "cert_unsupported",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(BROKEN))
+def test_a_client_certificate_with_broken_extensions_is_refused_with_its_reason(
+    client, guarded, pki, access_log, shape
+):
+    leaf = _broken_leaves(pki)[shape]
+    response = fetch(client, cert=escaped(leaf))
+    assert response.status_code == 403
+    assert access_log.last["reason"] == BROKEN[shape]
+
+
+@pytest.mark.parametrize("shape", sorted(BROKEN))
+def test_forward_auth_refuses_broken_extensions_with_their_reason(
+    client, guarded, pki, access_log, shape
+):
+    leaf = _broken_leaves(pki)[shape]
+    response = ask(client, cert=escaped(leaf), HTTP_X_ORIGINAL_URI="/")
+    assert response.status_code == 403
+    assert access_log.last["reason"] == BROKEN[shape]
+
+
+def test_a_forwarded_intermediate_whose_name_constraints_cannot_be_read_is_refused(
+    client, guarded, pki, access_log, settings
+):
+    settings.ACCESSCTL_CLIENT_CERT_FORMAT = "alb"  # a format that forwards the chain
+    # Not uploaded: the client sends it as its chain; its issuer is the bound root.
+    inter = certs.with_extra_extensions(
+        certs.make_ca("Forwarded Devices", issuer=pki.root),
+        der.extension(
+            der.NAME_CONSTRAINTS, der.name_constraints([der.dns_name("*")]), critical=True
+        ),
+    )
+    leaf = certs.make_leaf(inter, "device-1")
+    response = fetch(client, HTTP_X_AMZN_MTLS_CLIENTCERT=escaped(leaf, inter))
+    assert response.status_code == 403
+    assert access_log.last["reason"] == "cert_malformed"
+
+
+def test_a_client_with_a_weak_key_from_the_bound_ca_is_refused_as_weak_key(
+    client, guarded, pki, access_log
+):
+    leaf = certs.make_leaf(pki.inter, "device-1", key=certs.weak_key("RSA 1024"))
+    assert fetch(client, cert=escaped(leaf)).status_code == 403
+    assert access_log.last["reason"] == "weak_key"
+    assert ask(client, cert=escaped(leaf), HTTP_X_ORIGINAL_URI="/").status_code == 403
+    assert access_log.last["reason"] == "weak_key"

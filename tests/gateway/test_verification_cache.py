@@ -1,19 +1,20 @@
-"""The verification-result cache: bounded, keyed by the bytes and the host's configuration,
-never outliving the chain's validity or a short TTL (checklist H35)."""
+"""The verification-result cache: bounded, keyed by the raw header values and the hostname
+(emptied with each new configuration version), never outliving the chain's validity or a
+short TTL; a hit decodes nothing."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import tracemalloc
+from urllib.parse import quote
 
 import pytest
 
-from accessctl.core.forwarded import ForwardedCertificate
 from accessctl.core.snapshot import HostConfig
-from accessctl.core.verify import TrustAnchors
+from accessctl.core.verify import RESULT_TTL, CertificateCheck, TrustAnchors
 from apps.gateway import verification
-from apps.gateway.verification import CertificateResult, VerificationCache, verify_forwarded
+from apps.gateway.verification import VerificationCache, check_forwarded
 from tests.factories import certs
 
 NOW = certs.now()
@@ -22,29 +23,35 @@ NOW = certs.now()
 @pytest.fixture(scope="module")
 def host(root_ca, intermediate_ca) -> HostConfig:
     anchors = TrustAnchors.build([root_ca.cert], [intermediate_ca.cert])
-    return HostConfig("app.example.com", anchors, (), "aud", "epoch-1")
+    return HostConfig("app.example.com", anchors)
 
 
-def forwarded(leaf) -> ForwardedCertificate:
-    return ForwardedCertificate(leaf.der)
+def forwarded(*issued) -> str:
+    """The raw header an AWS ALB forwards: the URL-encoded PEM chain, leaf first."""
+    return quote("".join(i.pem for i in issued), safe="+=/")
 
 
-class CountingVerify:
-    """Counts real verifications behind the cache."""
+class Counting:
+    """Counts calls of a function behind the cache (its verification, or its decoding)."""
 
-    def __init__(self, monkeypatch) -> None:
+    def __init__(self, monkeypatch, name: str = "check_certificate") -> None:
         self.calls = 0
-        real = verification._verify
+        real = getattr(verification, name)
 
         def counted(*args, **kwargs):
             self.calls += 1
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(verification, "_verify", counted)
+        monkeypatch.setattr(verification, name, counted)
 
 
-def check(fwd, host, cache, *, now=NOW, version="v1"):
-    return verify_forwarded(fwd, host, version=version, now=now, max_depth=4, cache=cache)
+CountingVerify = Counting
+
+
+def check(value, host, cache, *, now=NOW, version="v1"):
+    return check_forwarded(
+        value, "", host, fmt="alb", version=version, now=now, max_depth=4, cache=cache
+    )
 
 
 def test_the_same_certificate_is_verified_once(monkeypatch, host, intermediate_ca):
@@ -62,7 +69,7 @@ def test_a_result_lives_no_longer_than_the_ttl(monkeypatch, host, intermediate_c
     cache = VerificationCache()
     fwd = forwarded(certs.make_leaf(intermediate_ca))
     check(fwd, host, cache)
-    check(fwd, host, cache, now=NOW + verification.RESULT_TTL)
+    check(fwd, host, cache, now=NOW + RESULT_TTL)
     assert counter.calls == 2
 
 
@@ -80,23 +87,20 @@ def test_a_result_never_outlives_the_leaf(monkeypatch, host, intermediate_ca):
     assert counter.calls == 2
 
 
-def test_a_new_snapshot_version_or_host_epoch_verifies_again(monkeypatch, host, intermediate_ca):
+def test_a_new_snapshot_version_verifies_again(monkeypatch, host, intermediate_ca):
     counter = CountingVerify(monkeypatch)
     cache = VerificationCache()
     fwd = forwarded(certs.make_leaf(intermediate_ca))
     check(fwd, host, cache)
     check(fwd, host, cache, version="v2")
-    other_epoch = HostConfig(host.hostname, host.anchors, (), "aud", "epoch-2")
-    check(fwd, other_epoch, cache, version="v2")
-    assert counter.calls == 3
+    check(fwd, host, cache, version="v2")
+    assert counter.calls == 2
 
 
 def test_the_result_is_per_hostname(host, root_ca, intermediate_ca):
     cache = VerificationCache()
     fwd = forwarded(certs.make_leaf(intermediate_ca))
-    stranger = HostConfig(
-        "other.example.com", TrustAnchors.build([certs.make_ca("B").cert], []), (), "a", "e"
-    )
+    stranger = HostConfig("other.example.com", TrustAnchors.build([certs.make_ca("B").cert], []))
     assert check(fwd, host, cache).identity is not None
     assert check(fwd, stranger, cache).error == "chain_untrusted"
 
@@ -107,15 +111,20 @@ def test_the_forwarded_intermediates_are_part_of_the_key(monkeypatch, root_ca, i
     # one answer for the other.
     counter = CountingVerify(monkeypatch)
     cache = VerificationCache()
-    root_only = HostConfig(
-        "app.example.com", TrustAnchors.build([root_ca.cert], []), (), "aud", "epoch-1"
-    )
+    root_only = HostConfig("app.example.com", TrustAnchors.build([root_ca.cert], []))
     leaf = certs.make_leaf(intermediate_ca)
-    assert check(ForwardedCertificate(leaf.der), root_only, cache).identity is None
-    with_chain = ForwardedCertificate(leaf.der, (intermediate_ca.der,))
-    assert check(with_chain, root_only, cache).identity is not None
-    assert check(ForwardedCertificate(leaf.der), root_only, cache).identity is None
+    assert check(forwarded(leaf), root_only, cache).identity is None
+    assert check(forwarded(leaf, intermediate_ca), root_only, cache).identity is not None
+    assert check(forwarded(leaf), root_only, cache).identity is None
     assert counter.calls == 2
+
+
+def test_a_hit_decodes_nothing_and_garbage_is_remembered_as_a_refusal(monkeypatch, host):
+    decoded = Counting(monkeypatch, "decode")
+    cache = VerificationCache()
+    garbage = quote("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    assert [check(garbage, host, cache).error for _ in range(3)] == ["cert_malformed"] * 3
+    assert decoded.calls == 1
 
 
 def test_failures_are_cached_apart_and_cannot_evict_good_results(host, intermediate_ca):
@@ -127,23 +136,23 @@ def test_failures_are_cached_apart_and_cannot_evict_good_results(host, intermedi
     for n in range(20):
         check(forwarded(certs.make_leaf(stranger, f"bad-{n}")), host, cache)
     assert len(cache) == 3 + 2
-    key = verification.cache_key(host, good[0])
+    key = verification.cache_key(host, "alb", good[0], "", 4)
     assert cache.get("v1", key, NOW) is not None
 
 
-def _result(n: int) -> CertificateResult:
-    return CertificateResult(None, None, "", None, NOW + dt.timedelta(hours=1))
+def _result(n: int) -> CertificateCheck:
+    return CertificateCheck(None, None, "", None, NOW + dt.timedelta(hours=1))
 
 
 def test_memory_stays_bounded_with_tens_of_thousands_of_certificates():
     cache = VerificationCache(maxsize=10_000, failures_maxsize=1_000)
-    cache.get("v1", ("h", "e", b""), NOW)  # adopt version v1
-    identity_result = CertificateResult(object(), None, "", None, NOW + dt.timedelta(hours=1))  # type: ignore[arg-type]
+    cache.get("v1", ("h", b""), NOW)  # adopt version v1
+    identity_result = CertificateCheck(object(), None, "", None, NOW + dt.timedelta(hours=1))  # type: ignore[arg-type]
 
     def fill(start: int, count: int) -> None:
         for n in range(start, start + count):
             digest = hashlib.sha256(n.to_bytes(8, "big")).digest()
-            cache.put("v1", ("h", "e", digest), identity_result if n % 2 else _result(n))
+            cache.put("v1", ("h", digest), identity_result if n % 2 else _result(n))
 
     tracemalloc.start()
     fill(0, 30_000)

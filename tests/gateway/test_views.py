@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.gateway.conftest import escaped, fetch
+from tests.factories.forwarded import escaped, fetch
+from tests.factories.policies import add_policy
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +34,11 @@ def test_the_dashboard_host_redirects_to_the_admin(client, guarded):
 
 
 def test_a_dashboard_host_is_never_enforced_even_with_a_policy(client, pki, db, settings):
-    from tests.gateway.conftest import add_policy
-    from tests.policies.trustdata import bind
-
-    settings.ACCESSCTL_DASHBOARD_HOSTS = ["console.example.com"]
-    bind("Fleet", ["console.example.com"], pki.root)
+    # A policy saved while the hostname was an ordinary one: once it serves the dashboard
+    # (no new policy is accepted there any more), the old one is not enforced either.
+    upload_ca("Fleet", ["console.example.com"], pki.root)
     add_policy("console.example.com")
+    settings.ACCESSCTL_DASHBOARD_HOSTS = ["console.example.com"]
     assert fetch(client, host="console.example.com").status_code == 302
     assert fetch(client, host="CONSOLE.example.com:443", path="/admin/login/").status_code == 200
 

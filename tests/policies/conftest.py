@@ -1,30 +1,11 @@
-"""Users and trust-store rows for the policy dashboard tests."""
+"""Operators for the policy dashboard tests (the bound hostname is tests/conftest.py's
+``bound``)."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 
-from tests.policies.trustdata import bind
-
-HOST = "app.example.com"
-
-
-@pytest.fixture
-def bound(db, root_ca):
-    """A certificate bundle (the shared test root) associated with HOST and api.example.com."""
-    return bind("Fleet", [HOST, "api.example.com"], root_ca)
-
-
-@pytest.fixture
-def staff(django_user_model):
-    """Signed in to the dashboard, but without any permission."""
-    return django_user_model.objects.create_user("staff", password="x", is_staff=True)
-
-
-def with_perms(user, *codenames):
-    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
-    return type(user).objects.get(pk=user.pk)  # fresh object: no cached permissions
+from tests.factories.users import with_perms
 
 
 @pytest.fixture
@@ -44,4 +25,18 @@ def editor(staff):
         "add_policyrule",
         "change_policyrule",
         "delete_policyrule",
+    )
+
+
+@pytest.fixture
+def application_editor(staff):
+    """May view, add, change and delete applications (which covers their domains and
+    policies), and see the policies it attaches."""
+    return with_perms(
+        staff,
+        "view_application",
+        "add_application",
+        "change_application",
+        "delete_application",
+        "view_accesspolicy",
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from tests.factories.users import sent_to_login
+
 pytestmark = pytest.mark.django_db
 
 PAGES = [
@@ -17,8 +19,7 @@ PAGES = [
 @pytest.mark.parametrize("page", PAGES)
 def test_anonymous_visitors_are_sent_to_the_login_page(client, page):
     response = client.get(reverse(page))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("admin:login"))
+    assert sent_to_login(response)
 
 
 @pytest.mark.parametrize("page", PAGES)

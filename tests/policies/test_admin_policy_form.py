@@ -9,31 +9,11 @@ from django.urls import reverse
 
 from apps.policies.models import MISSING_INCLUDE, UNBOUND_HOSTNAME, AccessPolicy
 from tests.factories.certs import make_ca
-from tests.policies.conftest import HOST
-from tests.policies.labels import SESSION_DURATION_LABELS
-from tests.policies.trustdata import bind
+from tests.factories.hosts import HOST
+from tests.factories.policies import POLICY_ADD, SESSION_DURATION_LABELS, policy_form
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
-ADD = "admin:policies_accesspolicy_add"
-
-
-def form_data(rules=(("include", "common_name", "device-7"),), **fields):
-    data = {
-        "name": "devices",
-        "hostname": HOST,
-        "path_prefix": "/",
-        "decision": "non_identity",
-        "order": "1",
-        "session_duration": "24h",
-        "enabled": "on",
-        "rules-TOTAL_FORMS": str(len(rules)),
-        "rules-INITIAL_FORMS": "0",
-        "rules-MIN_NUM_FORMS": "0",
-        "rules-MAX_NUM_FORMS": "1000",
-    }
-    for i, (group, rule_type, value) in enumerate(rules):
-        data |= {f"rules-{i}-group": group, f"rules-{i}-type": rule_type, f"rules-{i}-value": value}
-    return data | fields
 
 
 @pytest.fixture
@@ -53,7 +33,7 @@ def test_a_policy_is_saved_with_its_inline_rules(signed_in, bound):
         ("include", "fingerprint_sha256", "AB:" * 31 + "AB"),
         ("exclude", "organizational_unit", "Contractors"),
     )
-    response = signed_in.post(reverse(ADD), form_data(rules))
+    response = signed_in.post(reverse(POLICY_ADD), policy_form(rules))
     assert response.status_code == 302, response.content.decode()[:3000]
     policy = AccessPolicy.objects.get()
     assert policy.rules_in_words() == [
@@ -65,20 +45,23 @@ def test_a_policy_is_saved_with_its_inline_rules(signed_in, bound):
 
 
 def test_a_hostname_no_certificate_is_associated_with_is_refused(signed_in, bound):
-    response = signed_in.post(reverse(ADD), form_data(hostname="other.example.com"))
+    response = signed_in.post(reverse(POLICY_ADD), policy_form(hostname="other.example.com"))
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["hostname"] == [UNBOUND_HOSTNAME]
     assert not AccessPolicy.objects.exists()
 
 
 def test_a_hostname_is_normalized_before_it_is_looked_up(signed_in, bound):
-    response = signed_in.post(reverse(ADD), form_data(hostname="APP.Example.com."))
+    response = signed_in.post(reverse(POLICY_ADD), policy_form(hostname="APP.Example.com."))
     assert response.status_code == 302
-    assert AccessPolicy.objects.get().hostname == HOST
+    application = AccessPolicy.objects.get().links.get().application
+    assert (application.name, application.domain_list()) == (HOST, [HOST])
 
 
 def test_a_policy_without_an_include_rule_is_refused(signed_in, bound):
-    response = signed_in.post(reverse(ADD), form_data((("require", "valid_certificate", ""),)))
+    response = signed_in.post(
+        reverse(POLICY_ADD), policy_form((("require", "valid_certificate", ""),))
+    )
     assert response.status_code == 200
     formset = response.context["inline_admin_formsets"][0].formset
     assert formset.non_form_errors() == [MISSING_INCLUDE]
@@ -86,7 +69,7 @@ def test_a_policy_without_an_include_rule_is_refused(signed_in, bound):
 
 
 def test_a_policy_without_any_rule_is_refused(signed_in, bound):
-    response = signed_in.post(reverse(ADD), form_data(()))
+    response = signed_in.post(reverse(POLICY_ADD), policy_form(()))
     assert response.status_code == 200
     assert not AccessPolicy.objects.exists()
 
@@ -104,7 +87,7 @@ def test_a_policy_without_any_rule_is_refused(signed_in, bound):
 def test_a_value_that_does_not_fit_its_type_is_refused_next_to_it(
     signed_in, bound, rule_type, value, message
 ):
-    response = signed_in.post(reverse(ADD), form_data((("include", rule_type, value),)))
+    response = signed_in.post(reverse(POLICY_ADD), policy_form((("include", rule_type, value),)))
     assert response.status_code == 200
     form = response.context["inline_admin_formsets"][0].formset.forms[0]
     assert message in form.errors["value"][0]
@@ -112,47 +95,49 @@ def test_a_value_that_does_not_fit_its_type_is_refused_next_to_it(
 
 
 def test_a_bad_path_prefix_is_refused_next_to_it(signed_in, bound):
-    response = signed_in.post(reverse(ADD), form_data(path_prefix="api"))
+    response = signed_in.post(reverse(POLICY_ADD), policy_form(path_prefix="api"))
     assert "starts with /" in response.context["adminform"].form.errors["path_prefix"][0]
 
 
 def test_the_session_duration_dropdown_offers_exactly_the_cloudflare_values(signed_in, bound):
-    html = signed_in.get(reverse(ADD)).content.decode()
+    html = signed_in.get(reverse(POLICY_ADD)).content.decode()
     assert options(html, "session_duration") == SESSION_DURATION_LABELS
     assert re.search(r'<option value="24h" selected>', html)
 
 
 def test_the_decision_dropdown_and_its_help_text(signed_in, bound):
-    html = signed_in.get(reverse(ADD)).content.decode()
+    html = signed_in.get(reverse(POLICY_ADD)).content.decode()
     assert options(html, "decision") == ["Non Identity (Service Auth)", "Allow", "Block", "Bypass"]
-    assert "Allow currently behaves like Non Identity" in html
+    assert (
+        "identity rules (Emails, Emails ending in, Everyone, Login method, OIDC claim) send" in html
+    )
 
 
 def test_the_hostname_dropdown_lists_the_associated_hostnames(signed_in, bound):
-    bind("Disabled", ["zz.example.com"], make_ca("Another root"), enabled=False)
-    html = signed_in.get(reverse(ADD)).content.decode()
+    upload_ca("Disabled", ["zz.example.com"], make_ca("Another root"), enabled=False)
+    html = signed_in.get(reverse(POLICY_ADD)).content.decode()
     assert options(html, "hostname") == ["---------", "api.example.com", HOST, "zz.example.com"]
 
 
 def test_an_internationalised_hostname_is_offered_in_both_spellings(signed_in, bound):
-    bind("IDN", ["xn--bcher-kva.example"], make_ca("IDN root"))
-    for url in (reverse(ADD), reverse("admin:policies_accesspolicy_tester")):
+    upload_ca("IDN", ["xn--bcher-kva.example"], make_ca("IDN root"))
+    for url in (reverse(POLICY_ADD), reverse("admin:policies_accesspolicy_tester")):
         html = signed_in.get(url).content.decode()
         assert "xn--bcher-kva.example (bücher.example)" in options(html, "hostname")
         assert '<option value="xn--bcher-kva.example">' in html  # the value stays ASCII
 
 
 def test_without_any_associated_hostname_the_page_says_what_to_do(signed_in):
-    html = signed_in.get(reverse(ADD)).content.decode()
+    html = signed_in.get(reverse(POLICY_ADD)).content.decode()
     assert "upload a certificate under Mutual TLS" in html
 
 
 def test_editing_keeps_working_after_the_association_is_gone(signed_in, bound):
-    signed_in.post(reverse(ADD), form_data())
+    signed_in.post(reverse(POLICY_ADD), policy_form())
     policy = AccessPolicy.objects.get()
     bound.hostnames.all().delete()
     rule = policy.rules.get()
-    data = form_data(enabled="") | {
+    data = policy_form(enabled="") | {
         "rules-INITIAL_FORMS": "1",
         "rules-0-id": str(rule.pk),
         "rules-0-policy": str(policy.pk),
@@ -166,8 +151,8 @@ def test_editing_keeps_working_after_the_association_is_gone(signed_in, bound):
 
 def test_the_listing_reads_like_the_rules(signed_in, bound):
     signed_in.post(
-        reverse(ADD),
-        form_data(
+        reverse(POLICY_ADD),
+        policy_form(
             (("include", "common_name", "device-7"), ("require", "valid_certificate", "")),
             session_duration="no_duration",
         ),
@@ -179,8 +164,8 @@ def test_the_listing_reads_like_the_rules(signed_in, bound):
 
 
 def test_a_listing_row_shows_hostname_and_path_decision_order_rules_and_duration(signed_in, bound):
-    data = form_data(path_prefix="/api", order="7", decision="deny", session_duration="1h")
-    assert signed_in.post(reverse(ADD), data).status_code == 302
+    data = policy_form(path_prefix="/api", order="7", decision="deny", session_duration="1h")
+    assert signed_in.post(reverse(POLICY_ADD), data).status_code == 302
     html = signed_in.get(reverse("admin:policies_accesspolicy_changelist")).content.decode()
     row = re.search(r'<tr><td class="action-checkbox">.*?</tr>', html, re.S).group(0)
     cells = dict(re.findall(r'<td class="field-(\w+)">(.*?)</td>', row))
@@ -192,7 +177,7 @@ def test_a_listing_row_shows_hostname_and_path_decision_order_rules_and_duration
 
 
 def test_the_listing_shows_hostnames_that_are_not_enforced(signed_in, bound):
-    signed_in.post(reverse(ADD), form_data())
+    signed_in.post(reverse(POLICY_ADD), policy_form())
     response = signed_in.get(reverse("admin:policies_accesspolicy_changelist"))
     assert response.context["not_enforced"] == ["api.example.com"]
     html = response.content.decode()
@@ -201,14 +186,14 @@ def test_the_listing_shows_hostnames_that_are_not_enforced(signed_in, bound):
 
 
 def test_a_disabled_policy_does_not_enforce_its_hostname(signed_in, bound):
-    signed_in.post(reverse(ADD), form_data())
+    signed_in.post(reverse(POLICY_ADD), policy_form())
     AccessPolicy.objects.update(enabled=False)
     response = signed_in.get(reverse("admin:policies_accesspolicy_changelist"))
     assert response.context["not_enforced"] == ["api.example.com", HOST]
 
 
 def test_the_listing_warns_of_hostnames_whose_certificate_is_gone(signed_in, bound):
-    signed_in.post(reverse(ADD), form_data())
+    signed_in.post(reverse(POLICY_ADD), policy_form())
     listing = reverse("admin:policies_accesspolicy_changelist")
     assert signed_in.get(listing).context["without_ca"] == []
     assert "Denies everything" not in signed_in.get(listing).content.decode()
@@ -225,12 +210,12 @@ def test_the_listing_warns_of_hostnames_whose_certificate_is_gone(signed_in, bou
 
 def test_deleting_the_last_include_rule_on_edit_is_refused(signed_in, bound):
     signed_in.post(
-        reverse(ADD),
-        form_data((("include", "common_name", "device-7"), ("require", "valid_certificate", ""))),
+        reverse(POLICY_ADD),
+        policy_form((("include", "common_name", "device-7"), ("require", "valid_certificate", ""))),
     )
     policy = AccessPolicy.objects.get()
     include, require = policy.rules.order_by("id")
-    data = form_data(
+    data = policy_form(
         (("include", "common_name", "device-7"), ("require", "valid_certificate", ""))
     ) | {
         "rules-INITIAL_FORMS": "2",
@@ -247,10 +232,10 @@ def test_deleting_the_last_include_rule_on_edit_is_refused(signed_in, bound):
 
 
 def test_an_edited_rule_value_is_stored_normalized(signed_in, bound):
-    signed_in.post(reverse(ADD), form_data())
+    signed_in.post(reverse(POLICY_ADD), policy_form())
     policy = AccessPolicy.objects.get()
     rule = policy.rules.get()
-    data = form_data((("include", "san_dns", "*.Devices.EXAMPLE.com"),)) | {
+    data = policy_form((("include", "san_dns", "*.Devices.EXAMPLE.com"),)) | {
         "rules-INITIAL_FORMS": "1",
         "rules-0-id": str(rule.pk),
     }

@@ -6,31 +6,23 @@ import json
 import os
 import subprocess
 import sys
-from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
 
 from apps.policies.models import MISSING_INCLUDE, UNBOUND_HOSTNAME, AccessPolicy
-from tests.policies.conftest import HOST
+from tests.factories.commands import refusal, run_command
+from tests.factories.hosts import HOST
 
 pytestmark = pytest.mark.django_db
 
 
 def run(*args: str) -> str:
-    out = StringIO()
-    call_command("policies", *args, stdout=out)
-    return out.getvalue()
+    return run_command("policies", *args)
 
 
 def refused(*args: str) -> str:
-    with pytest.raises(CommandError) as caught:
-        run(*args)
-    assert caught.value.returncode == 2
-    message = str(caught.value)
-    assert "\n" not in message
-    return message
+    return refusal("policies", *args)
 
 
 # The installed `accessctl` script next to this interpreter (accessctl.cli:main).
@@ -50,7 +42,9 @@ def test_add_creates_a_policy_with_its_rules(bound):
     )  # fmt: skip
     policy = AccessPolicy.objects.get()
     assert out.startswith(f"Created policy {policy.pk}")
-    assert (policy.order, policy.path_prefix, policy.session_seconds) == (3, "/api", 0)
+    link = policy.links.get()
+    assert (link.application.name, link.precedence) == (HOST, 3)
+    assert (policy.path_prefix, policy.session_seconds, policy.reusable) == ("/api", 0, False)
     assert policy.rules_in_words() == [
         "Include: Common Name is device-7",
         "Include: Valid Certificate",
@@ -61,21 +55,39 @@ def test_add_creates_a_policy_with_its_rules(bound):
 def test_add_defaults_to_24_hours_enabled(bound):
     run(*ADD, "--include", "certificate")
     policy = AccessPolicy.objects.get()
-    assert (policy.session_duration, policy.session_seconds, policy.enabled) == ("24h", 86400, True)
+    assert (policy.session_label(), policy.session_seconds, policy.enabled) == (
+        "24 hours",
+        86400,
+        True,
+    )
 
 
-def test_add_refuses_an_unbound_hostname(bound):
-    message = refused(
-        "add", "--hostname", "x.example.com", "--name", "n", "--decision", "allow",
-        "--include", "valid_certificate",
-    )  # fmt: skip
-    assert message == f"hostname: {UNBOUND_HOSTNAME}"
+# (the command line, the whole one-line error)
+REFUSALS = [
+    pytest.param(
+        ("add", "--hostname", "x.example.com", "--name", "n", "--decision", "allow",
+         "--include", "valid_certificate"),
+        f"hostname: {UNBOUND_HOSTNAME}",
+        id="a hostname no certificate is bound to",
+    ),
+    pytest.param(
+        (*ADD, "--require", "valid_certificate"),
+        f"rules: {MISSING_INCLUDE}",
+        id="a policy without an Include rule",
+    ),
+    pytest.param(
+        ("add", "--hostname", HOST, "--decision", "deny"),
+        f"rules: {MISSING_INCLUDE}",
+        id="neither a name nor rules: only the missing Include is reported",
+    ),
+    pytest.param(("remove", "nothing"), "no policy 'nothing'", id="removing an unknown policy"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command_line", "message"), REFUSALS)
+def test_a_refused_command_says_why_and_stores_nothing(bound, command_line, message):
+    assert refused(*command_line) == message
     assert not AccessPolicy.objects.exists()
-
-
-def test_add_refuses_a_policy_without_include(bound):
-    message = refused(*ADD, "--require", "valid_certificate")
-    assert message == f"rules: {MISSING_INCLUDE}"
 
 
 @pytest.mark.parametrize(
@@ -124,8 +136,8 @@ def test_remove_by_id_and_by_name(bound):
     run("add", "--hostname", "api.example.com", "--name", "other", "--decision", "bypass",
         "--include", "valid_certificate")  # fmt: skip
     first = AccessPolicy.objects.get(name="devices")
-    assert run("remove", str(first.pk)).startswith(f"Removed policy {first.pk}")
-    run("remove", "other")
+    assert run("remove", str(first.pk), "--yes").startswith(f"Removed policy {first.pk}")
+    run("remove", "other", "--yes")
     assert not AccessPolicy.objects.exists()
 
 
@@ -134,12 +146,10 @@ def test_remove_an_ambiguous_name_asks_for_the_hostname(bound):
         run("add", "--hostname", host, "--name", "same", "--decision", "allow",
             "--include", "valid_certificate")  # fmt: skip
     assert "give --hostname or the ID" in refused("remove", "same")
-    run("remove", "same", "--hostname", "API.example.com")
-    assert list(AccessPolicy.objects.values_list("hostname", flat=True)) == [HOST]
-
-
-def test_remove_an_unknown_policy_is_refused(bound):
-    assert refused("remove", "nothing") == "no policy 'nothing'"
+    run("remove", "same", "--hostname", "API.example.com", "--yes")
+    assert list(
+        AccessPolicy.objects.values_list("links__application__domains__hostname", flat=True)
+    ) == [HOST]
 
 
 def test_the_console_script_exits_2_with_one_line(tmp_path):
@@ -195,11 +205,6 @@ def test_a_made_up_name_that_is_taken_says_to_give_one(bound):
     message = refused(*add)
     assert message.endswith("(the name was made from the rules: give one with --name)")
     assert AccessPolicy.objects.count() == 1
-
-
-def test_without_a_name_or_rules_the_only_error_is_the_missing_include(bound):
-    message = refused("add", "--hostname", HOST, "--decision", "deny")
-    assert message == f"rules: {MISSING_INCLUDE}"
 
 
 def test_list_names_hostnames_whose_certificate_is_gone(bound):

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from apps.policies.models import DASHBOARD_HOSTNAME, AccessPolicy
-from tests.policies.test_admin_policy_form import ADD, form_data
-from tests.policies.test_command import refused
-from tests.policies.trustdata import bind
+from tests.factories.commands import refusal
+from tests.factories.policies import POLICY_ADD, policy_form
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
 DASHBOARD = "auth.example.com"
@@ -18,22 +18,22 @@ DASHBOARD = "auth.example.com"
 @pytest.fixture
 def dashboard_bound(settings, root_ca):
     settings.ACCESSCTL_DASHBOARD_HOSTS = [*settings.ACCESSCTL_DASHBOARD_HOSTS, DASHBOARD]
-    return bind("Fleet", [DASHBOARD], root_ca)
+    return upload_ca("Fleet", [DASHBOARD], root_ca)
 
 
 def test_the_policy_form_refuses_a_dashboard_hostname_next_to_the_field(
     client, editor, dashboard_bound
 ):
     client.force_login(editor)
-    response = client.post(reverse(ADD), form_data(hostname="Auth.Example.com."))
+    response = client.post(reverse(POLICY_ADD), policy_form(hostname="Auth.Example.com."))
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["hostname"] == [DASHBOARD_HOSTNAME]
     assert not AccessPolicy.objects.exists()
 
 
 def test_the_command_refuses_a_dashboard_hostname(dashboard_bound):
-    message = refused(
-        "add", "--hostname", DASHBOARD, "--name", "n", "--decision", "allow",
+    message = refusal(
+        "policies", "add", "--hostname", DASHBOARD, "--name", "n", "--decision", "allow",
         "--include", "valid_certificate",
     )  # fmt: skip
     assert message == f"hostname: {DASHBOARD_HOSTNAME}"

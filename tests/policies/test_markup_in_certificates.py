@@ -1,4 +1,4 @@
-"""Markup in certificate fields is shown as text, never run (checklist G, XSS): certificate
+"""Markup in certificate fields is shown as text, never run (no cross-site scripting): certificate
 subjects are chosen by whoever made the certificate, and the dashboard renders them."""
 
 from __future__ import annotations
@@ -8,12 +8,11 @@ from urllib.parse import quote
 import pytest
 from django.urls import reverse
 
-from apps.policies.services import policy_create
-from apps.trust.services import certificate_create
 from tests.factories import certs as f
-from tests.gateway.conftest import fetch
-from tests.policies.conftest import HOST
-from tests.policies.test_tester import TESTER
+from tests.factories.forwarded import fetch
+from tests.factories.hosts import HOST
+from tests.factories.policies import POLICY_TESTER, add_policy
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
 SCRIPT = "<script>alert(1)</script>"
@@ -29,20 +28,13 @@ def assert_escaped(html: str) -> None:
 @pytest.fixture
 def hostile_ca():
     """A CA whose subject carries markup in its CN and O."""
-    return f.make_ca(subject=f.name(SCRIPT, O=IMG))
+    return f.make_ca(subject=f.subject_name(SCRIPT, O=IMG))
 
 
 @pytest.fixture
 def uploaded(hostile_ca):
-    bundle = certificate_create(
-        name="Hostile " + SCRIPT, pem=hostile_ca.pem, hostnames=[HOST], user=None
-    )
-    policy_create(
-        hostname=HOST,
-        name="fleet " + SCRIPT,
-        decision="allow",
-        rules=[("include", "common_name", SCRIPT)],
-    )
+    bundle = upload_ca("Hostile " + SCRIPT, [HOST], hostile_ca)
+    add_policy(name="fleet " + SCRIPT, decision="allow", rules=[("include", "common_name", SCRIPT)])
     return bundle
 
 
@@ -61,9 +53,9 @@ def test_the_policy_pages_escape_names_and_rule_values(admin_client, uploaded):
 
 
 def test_the_policy_tester_escapes_the_pasted_certificate(admin_client, uploaded, hostile_ca):
-    leaf = f.make_leaf(hostile_ca, SCRIPT, subject=f.name(SCRIPT, OU=IMG))
+    leaf = f.make_leaf(hostile_ca, SCRIPT, subject=f.subject_name(SCRIPT, OU=IMG))
     response = admin_client.post(
-        reverse(TESTER), {"hostname": HOST, "path": "/", "certificate": leaf.pem}
+        reverse(POLICY_TESTER), {"hostname": HOST, "path": "/", "certificate": leaf.pem}
     )
     assert response.status_code == 200
     assert_escaped(response.content.decode())
@@ -71,7 +63,7 @@ def test_the_policy_tester_escapes_the_pasted_certificate(admin_client, uploaded
 
 def test_the_identity_page_escapes_the_clients_certificate(client, uploaded, hostile_ca, settings):
     settings.ALLOWED_HOSTS = [HOST]
-    leaf = f.make_leaf(hostile_ca, SCRIPT, subject=f.name(SCRIPT, OU=IMG))
+    leaf = f.make_leaf(hostile_ca, SCRIPT, subject=f.subject_name(SCRIPT, OU=IMG))
     response = fetch(client, cert=quote(leaf.pem, safe=""), host=HOST)
     assert response.status_code == 200
     assert_escaped(response.content.decode())

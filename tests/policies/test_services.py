@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from apps.policies.models import AccessPolicy, PolicyRule
+from apps.policies.models import AccessPolicy, Application, PolicyRule
 from apps.policies.services import policy_create
-from tests.policies.conftest import HOST
+from tests.factories.hosts import HOST
 
 pytestmark = pytest.mark.django_db
 
@@ -19,15 +19,16 @@ def test_every_problem_is_reported_at_once_and_nothing_is_written(bound):
             name="",
             decision="maybe",
             rules=[("require", "common_name", "")],
-            session_duration="forever",
+            session_seconds=-1,
         )
     errors = caught.value.message_dict
-    assert set(errors) == {"hostname", "name", "decision", "session_duration", "rules"}
+    assert set(errors) == {"hostname", "name", "decision", "session_seconds", "rules"}
     assert errors["rules"] == [
         "rule 1 (require common_name) value: a value is required for this rule type",
         "A policy needs at least one Include rule.",
     ]
     assert not AccessPolicy.objects.exists() and not PolicyRule.objects.exists()
+    assert not Application.objects.exists()
 
 
 def test_a_failing_rule_write_rolls_the_policy_back(bound, monkeypatch):
@@ -39,7 +40,7 @@ def test_a_failing_rule_write_rolls_the_policy_back(bound, monkeypatch):
         policy_create(
             hostname=HOST, name="n", decision="allow", rules=[("include", "valid_certificate", "")]
         )
-    assert not AccessPolicy.objects.exists()
+    assert not AccessPolicy.objects.exists() and not Application.objects.exists()
 
 
 def test_values_are_stored_normalized(bound):
@@ -50,5 +51,6 @@ def test_values_are_stored_normalized(bound):
         rules=[("include", "san_dns", "*.Devices.Example.com")],
         path_prefix="/api/",
     )
-    assert (policy.hostname, policy.path_prefix) == (HOST, "/api")
+    domain = policy.links.get().application.domains.get()
+    assert (domain.hostname, domain.path_prefix, policy.path_prefix) == (HOST, "/", "/api")
     assert policy.rules.get().value == "*.devices.example.com"

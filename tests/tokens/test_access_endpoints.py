@@ -12,15 +12,18 @@ from accessctl.core.identity import identity_of
 from accessctl.core.policy import Outcome
 from apps.tokens import sessions
 from tests.factories import certs as certfactory
-from tests.tokens.conftest import host_config
+from tests.factories.snapshots import application_of, host_config
 
 pytestmark = pytest.mark.django_db
 HOST = "app.localhost"
 
 
 def issue(host, leaf, session_seconds=3600) -> str:
-    outcome = Outcome(True, host.policies[0], session_seconds, "policy_allow")
-    issued = sessions.session_issue(host=host, identity=identity_of(leaf.cert), outcome=outcome)
+    application = application_of(host)
+    outcome = Outcome(True, application.policies[0], session_seconds, "policy_allow")
+    issued = sessions.session_issue(
+        application=application, identity=identity_of(leaf.cert), outcome=outcome
+    )
     assert issued is not None
     return issued.token
 
@@ -36,8 +39,8 @@ def test_the_jwks_verifies_a_token_with_plain_pyjwt(client, root_ca):
     claims = jwt.decode(
         token,
         jwks[kid],
-        algorithms=["ES256"],
-        audience=host.audience,
+        algorithms=["RS256"],
+        audience=application_of(host).audience,
         issuer=sessions.token_issuer(),
     )
     assert claims["sub"] == leaf.fingerprint
@@ -56,8 +59,8 @@ def test_the_public_cert_holds_the_key_that_signs_the_tokens(client, root_ca):
     claims = jwt.decode(
         token,
         published.public_key(),
-        algorithms=["ES256"],
-        audience=host.audience,
+        algorithms=["RS256"],
+        audience=application_of(host).audience,
         issuer=sessions.token_issuer(),
     )
     assert claims["common_name"] == "device-7"
@@ -69,8 +72,10 @@ def test_the_jwks_may_be_cached_briefly_and_holds_no_private_key(client):
     assert response["Content-Type"] == "application/json"
     body = response.json()
     assert body["keys"] and all("d" not in key for key in body["keys"])
-    assert {"kid", "alg", "use", "kty", "crv", "x", "y"} <= set(body["keys"][0])
+    assert {"kid", "alg", "use", "kty", "n", "e"} <= set(body["keys"][0])
+    assert (body["keys"][0]["kty"], body["keys"][0]["alg"]) == ("RSA", "RS256")
     assert body["keys"][0]["use"] == "sig"
+    assert all(not {"p", "q", "dp", "dq", "qi"} & set(key) for key in body["keys"])
     assert body["public_cert"] == body["public_certs"][0]
     assert b"PRIVATE" not in response.content
 

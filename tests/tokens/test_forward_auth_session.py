@@ -7,21 +7,22 @@ import urllib.parse
 import pytest
 from django.http import HttpResponse
 
-from apps.gateway.decision import AccessRequest, Verdict, decide
+from accessctl.core.request import IncomingRequest, Verdict
+from apps.gateway.decision import decide
+from apps.gateway.session_step import session_step
 from apps.tokens import sessions
-from apps.tokens.enforcement import session_step
 from tests.factories import certs as certfactory
-from tests.tokens.conftest import host_config
+from tests.factories.snapshots import host_config
 
 pytestmark = pytest.mark.django_db
 HOST = "app.localhost"
 
 
-def described(cert=None) -> AccessRequest:
+def described(cert=None) -> IncomingRequest:
     headers = {"HTTP_HOST": HOST}
     if cert is not None:
         headers["HTTP_X_SSL_CLIENT_CERT"] = urllib.parse.quote(cert.pem)
-    return AccessRequest("127.0.0.1", HOST, "/", headers)
+    return IncomingRequest("127.0.0.1", HOST, "/", headers)
 
 
 def test_an_allowed_request_returns_the_token_and_the_cookie_to_the_proxy(install_snapshot):

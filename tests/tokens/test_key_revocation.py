@@ -2,7 +2,8 @@
 
 `rotate --now` only stops a key *signing*: its tokens stay accepted for the overlap (7 days),
 so a leaked key could still mint sessions that pass. Revoking refuses every older key at once,
-in this worker and, at their next key check, in every other.
+in this worker and, at their next key check, in every other. Each test runs once per algorithm
+(``token_algorithm``: RS256 and ES256).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.utils import timezone
 from accessctl.core import tokens
 from apps.tokens import keys, sessions
 from apps.tokens.models import KeyState, SigningKey
-from tests.tokens.conftest import host_config
+from tests.factories.snapshots import application_of, host_config
 
 pytestmark = pytest.mark.django_db
 FINGERPRINT = "ab" * 32
@@ -30,30 +31,31 @@ def _token_signed_now() -> str:
         key=keys.key_ring(now=now).signing_key(now),
         fingerprint_sha256=FINGERPRINT,
         common_name="device-7",
-        audience=host.audience,
+        audience=application_of(host).audience,
         issuer=sessions.token_issuer(),
-        epoch=host.epoch,
+        epoch=application_of(host).epoch,
         session_seconds=3600,
         now=now,
         policy_id=1,
-    )
+    ).token
 
 
 def _check(token: str) -> sessions.SessionCheck:
     return sessions.session_check(
-        token, host_config(), now=timezone.now() + dt.timedelta(seconds=1)
+        token, application_of(host_config()), now=timezone.now() + dt.timedelta(seconds=1)
     )
 
 
-def test_rotate_now_alone_still_accepts_the_old_keys_tokens():
+def test_rotate_now_alone_still_accepts_the_old_keys_tokens(token_algorithm):
     token = _token_signed_now()
     call_command("keys", "rotate", "--now", stdout=io.StringIO())
     assert _check(token).claims is not None  # the overlap: why --revoke-previous exists
 
 
-def test_revoke_previous_refuses_the_old_keys_tokens_at_once():
+def test_revoke_previous_refuses_the_old_keys_tokens_at_once(token_algorithm):
     token = _token_signed_now()
     old = SigningKey.objects.get()
+    assert old.algorithm == token_algorithm
     out = io.StringIO()
     call_command("keys", "rotate", "--revoke-previous", stdout=out)
     assert "refused" in out.getvalue()
@@ -69,7 +71,7 @@ def test_revoke_previous_refuses_the_old_keys_tokens_at_once():
     }
 
 
-def test_another_worker_drops_the_revoked_key_at_its_next_check(settings):
+def test_another_worker_drops_the_revoked_key_at_its_next_check(settings, token_algorithm):
     settings.ACCESSCTL_CONFIG_CHECK_INTERVAL = 0
     token = _token_signed_now()
     stale = keys.key_ring()

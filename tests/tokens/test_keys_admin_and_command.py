@@ -10,8 +10,12 @@ from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.urls import reverse
 
+from apps.policies.models import Application
 from apps.tokens import keys
 from apps.tokens.models import SigningKey
+from tests.factories import certs
+from tests.factories.policies import add_policy
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:tokens_signingkey_changelist"
@@ -62,7 +66,7 @@ def test_nobody_adds_changes_or_deletes_keys_through_the_dashboard(admin_client)
     assert SigningKey.objects.get().kid == row.kid
 
 
-def test_keys_rotate_publishes_a_new_key_that_signs_after_five_minutes():
+def test_keys_rotate_publishes_a_new_key_that_signs_after_five_minutes(token_algorithm):
     first = keys.key_ring().signing_key().kid
     out = io.StringIO()
     call_command("keys", "rotate", stdout=out)
@@ -73,7 +77,7 @@ def test_keys_rotate_publishes_a_new_key_that_signs_after_five_minutes():
     assert keys.key_ring().signing_key().kid == first
 
 
-def test_keys_rotate_now_signs_with_the_new_key_at_once():
+def test_keys_rotate_now_signs_with_the_new_key_at_once(token_algorithm):
     keys.key_ring()
     call_command("keys", "rotate", "--now", stdout=io.StringIO())
     newest = SigningKey.objects.order_by("-generation").first()
@@ -92,6 +96,24 @@ def test_keys_list_shows_every_key_with_its_state():
     assert "private" not in out.getvalue().lower()
 
 
+def test_keys_list_shows_each_keys_algorithm(settings):
+    settings.ACCESSCTL_TOKEN_ALGORITHM = "ES256"
+    keys.key_ring()
+    settings.ACCESSCTL_TOKEN_ALGORITHM = "RS256"
+    keys.key_ring()  # the change of algorithm: a new key, published ahead
+    out = io.StringIO()
+    call_command("keys", "list", "--json", stdout=out)
+    listed = json.loads(out.getvalue())["keys"]
+    assert [(k["algorithm"], k["state"]) for k in listed] == [
+        ("RS256", "next"),
+        ("ES256", "current"),
+    ]
+    text = io.StringIO()
+    call_command("keys", "list", stdout=text)
+    lines = text.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == ["RS256", "ES256"]
+
+
 def test_keys_list_on_an_empty_store_says_a_key_comes_on_first_need():
     out = io.StringIO()
     call_command("keys", "list", stdout=out)
@@ -108,21 +130,11 @@ def test_keys_without_an_action_is_a_usage_error(capsys):
     assert "list,rotate" in capsys.readouterr().err
 
 
-def test_the_key_page_shows_each_hostnames_audience(client):
-    from apps.gateway.snapshot import audience_for
-    from apps.policies.services import policy_create
-    from apps.trust.models import AssociatedHostname, MtlsCertificate
-
-    bundle = MtlsCertificate.objects.create(name="CA", pem="")
-    AssociatedHostname.objects.create(certificate=bundle, hostname="app.example.com")
-    policy_create(
-        hostname="app.example.com",
-        name="Devices",
-        decision="allow",
-        rules=[("include", "valid_certificate", "")],
-    )
+def test_the_key_page_shows_each_applications_aud_tag(client):
+    upload_ca("CA", ["app.example.com"], certs.make_ca("Key Page Root"))
+    add_policy("app.example.com", "Devices", decision="allow")
     client.force_login(staff("viewer", "view_signingkey"))
     page = client.get(reverse(CHANGELIST)).content.decode()
     assert "app.example.com" in page
-    assert audience_for("app.example.com") in page
+    assert Application.objects.get(name="app.example.com").aud in page
     assert "/cdn-cgi/access/certs" in page

@@ -13,25 +13,21 @@ import urllib.parse
 import jwt
 import pytest
 
-from apps.gateway import config, verification
-from apps.policies.models import AccessPolicy, PolicyRule
+from apps.gateway.config import bump_version
+from apps.policies.models import Application
 from apps.tokens import sessions
 from tests.factories import certs
-from tests.policies.trustdata import bind
+from tests.factories.hosts import HOST
+from tests.factories.policies import add_policy
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
-HOST = "app.example.com"
 HOUR = 3600
 
 
 @pytest.fixture(autouse=True)
-def fresh_state(settings):
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, HOST]
-    config.holder.reset()
-    verification.results.clear()
-    yield
-    config.holder.reset()
-    verification.results.clear()
+def _every_test_starts_with_a_fresh_gateway(fresh_gateway):
+    """No snapshot and an empty verification cache (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +42,8 @@ def leaf(ca):
 
 
 def guard(ca, session_duration: str) -> None:
-    bind("Fleet", [HOST], ca)
-    policy = AccessPolicy.objects.create(
-        hostname=HOST, name="devices", session_duration=session_duration
-    )
-    PolicyRule.objects.create(policy=policy, group="include", type="valid_certificate")
+    upload_ca("Fleet", [HOST], ca)
+    add_policy(session_duration=session_duration)
 
 
 def allowed(client, leaf):
@@ -85,9 +78,10 @@ def test_each_dropdown_duration_sets_exp_and_max_age(client, ca, leaf, session_d
     assert cookie["max-age"] == seconds
 
 
-def test_same_as_application_takes_the_setting(client, ca, leaf, settings):
-    settings.ACCESSCTL_APP_SESSION_DURATION = 2 * HOUR
+def test_same_as_application_takes_the_applications_duration(client, ca, leaf):
     guard(ca, "app")
+    Application.objects.filter(name=HOST).update(session_seconds=2 * HOUR)
+    bump_version()
     cookie = allowed(client, leaf).cookies[sessions.COOKIE_NAME]
     claims = jwt.decode(cookie.value, options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 2 * HOUR

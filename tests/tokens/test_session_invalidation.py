@@ -1,4 +1,4 @@
-"""SECURITY-CHECKLIST F 27: a change to a hostname's CAs or policies ends its live sessions.
+"""A change to a hostname's CAs or policies ends its live sessions.
 
 Real models, the real snapshot builder and the version stamp: the token's ``epoch`` no longer
 equals the hostname's, so the old cookie is refused (403) and cleared at once.
@@ -9,41 +9,18 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
-from cryptography.hazmat.primitives import hashes
 
 from apps.gateway import config
 from apps.policies.models import AccessPolicy, PolicyRule
-from apps.policies.services import policy_create
 from apps.tokens import sessions
-from apps.trust.models import AssociatedHostname, CaCertificate, MtlsCertificate
+from apps.trust.models import MtlsCertificate
 from tests.factories import certs as certfactory
+from tests.factories.policies import add_policy
+from tests.factories.trust import upload_ca
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.tokens.urls")]
 HOST = "app.localhost"
 COOKIE = sessions.COOKIE_NAME
-
-
-def upload_ca(root, name: str, *hostnames: str) -> MtlsCertificate:
-    bundle = MtlsCertificate.objects.create(name=name, pem=root.pem)
-    cert = root.cert
-    CaCertificate.objects.create(
-        bundle=bundle,
-        position=1,
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
-        serial_number=format(cert.serial_number, "x"),
-        fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex(),
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        key_type="EC",
-        key_size=256,
-        signature_algorithm="ecdsa-with-SHA256",
-        is_root=True,
-        der=root.der,
-    )
-    for hostname in hostnames:
-        AssociatedHostname.objects.create(certificate=bundle, hostname=hostname)
-    return bundle
 
 
 def changed() -> None:
@@ -54,19 +31,9 @@ def changed() -> None:
 @pytest.fixture
 def site():
     root = certfactory.make_ca("Invalidation Root")
-    bundle = upload_ca(root, "Devices CA", HOST, "other.localhost")
-    policy = policy_create(
-        hostname=HOST,
-        name="Devices",
-        decision="allow",
-        rules=[("include", "valid_certificate", "")],
-    )
-    other = policy_create(
-        hostname="other.localhost",
-        name="Other",
-        decision="allow",
-        rules=[("include", "valid_certificate", "")],
-    )
+    bundle = upload_ca("Devices CA", [HOST, "other.localhost"], root)
+    policy = add_policy(HOST, "Devices", decision="allow")
+    other = add_policy("other.localhost", "Other", decision="allow")
     changed()
     return {"root": root, "bundle": bundle, "policy": policy, "other": other}
 
@@ -87,61 +54,65 @@ def logged_in(client, site):
     return leaf
 
 
-def assert_session_ended(client):
+def _delete_the_ca(site):
+    site["bundle"].delete()
+
+
+def _disable_the_ca(site):
+    MtlsCertificate.objects.filter(pk=site["bundle"].pk).update(enabled=False)
+
+
+def _guard_the_hostname_with_another_policy():
+    add_policy(HOST, "Admins", decision="allow", rules=[("include", "common_name", "a")])
+
+
+def _disable_the_policy(site):
+    AccessPolicy.objects.filter(pk=site["policy"].pk).update(enabled=False)
+    _guard_the_hostname_with_another_policy()
+
+
+def _delete_the_policy(site):
+    _guard_the_hostname_with_another_policy()
+    site["policy"].delete()
+
+
+def _add_a_rule(site):
+    PolicyRule.objects.create(
+        policy=site["policy"], group="require", type="common_name", value="device-7"
+    )
+
+
+# Made through the ORM, then the version is bumped as the signals would (``changed``). The two
+# policy changes leave another policy guarding the hostname: the session must end because the
+# policy changed, not because the hostname stopped being guarded.
+CHANGES = [
+    pytest.param(_delete_the_ca, id="deleting the CA"),
+    pytest.param(_disable_the_ca, id="disabling the CA"),
+    pytest.param(_disable_the_policy, id="disabling the policy"),
+    pytest.param(_delete_the_policy, id="deleting the policy"),
+    pytest.param(_add_a_rule, id="changing the rules"),
+]
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_change_to_the_hostnames_cas_or_policies_ends_the_session(
+    client, site, logged_in, change
+):
+    change(site)
+    changed()
     response = get(client)
     assert response.status_code == 403
     assert response.cookies[COOKIE]["max-age"] == 0
 
 
-def test_deleting_the_ca_ends_the_session(client, site, logged_in):
-    site["bundle"].delete()
-    changed()
-    assert_session_ended(client)
-
-
-def test_disabling_the_ca_ends_the_session(client, site, logged_in):
-    MtlsCertificate.objects.filter(pk=site["bundle"].pk).update(enabled=False)
-    changed()
-    assert_session_ended(client)
-
-
-def test_disabling_the_policy_ends_the_session(client, site, logged_in):
-    AccessPolicy.objects.filter(pk=site["policy"].pk).update(enabled=False)
-    # Another policy keeps the hostname guarded.
-    policy_create(
-        hostname=HOST, name="Admins", decision="allow", rules=[("include", "common_name", "a")]
-    )
-    changed()
-    assert_session_ended(client)
-
-
-def test_deleting_the_policy_ends_the_session(client, site, logged_in):
-    policy_create(
-        hostname=HOST, name="Admins", decision="allow", rules=[("include", "common_name", "a")]
-    )
-    site["policy"].delete()
-    changed()
-    assert_session_ended(client)
-
-
-def test_changing_a_rule_ends_the_session(client, site, logged_in):
-    PolicyRule.objects.create(
-        policy=site["policy"], group="require", type="common_name", value="device-7"
-    )
-    changed()
-    assert_session_ended(client)
-
-
 def test_a_new_certificate_check_after_the_change_starts_a_new_session(client, site, logged_in):
-    PolicyRule.objects.create(
-        policy=site["policy"], group="require", type="common_name", value="device-7"
-    )
+    _add_a_rule(site)
     changed()
     assert get(client, cert=logged_in).status_code == 200
     assert get(client).status_code == 200
 
 
 def test_a_change_on_another_hostname_leaves_the_session_alone(client, site, logged_in):
-    AccessPolicy.objects.filter(pk=site["other"].pk).update(session_duration="1w")
+    AccessPolicy.objects.filter(pk=site["other"].pk).update(session_seconds=7 * 24 * 3600)
     changed()
     assert get(client).status_code == 200

@@ -15,11 +15,12 @@ import urllib.parse
 import pytest
 
 from accessctl.core.policy import Rule, RuleGroup, RuleType
-from apps.gateway.decision import AccessRequest, Verdict, decide
+from accessctl.core.request import IncomingRequest, Verdict
+from apps.gateway.decision import decide
+from apps.gateway.session_step import session_step
 from apps.tokens import sessions
-from apps.tokens.enforcement import session_step
 from tests.factories import certs as certfactory
-from tests.tokens.conftest import host_config
+from tests.factories.snapshots import application_of, host_config
 
 pytestmark = pytest.mark.django_db
 HOST = "app.localhost"
@@ -33,7 +34,7 @@ def test_a_policy_change_between_decision_and_session_issues_no_newer_session(
     leaf = certfactory.make_leaf(root, "device-7")
     before = host_config(HOST, root=root, epoch="epoch-before")
     install_snapshot(before, version="v1")
-    req = AccessRequest(
+    req = IncomingRequest(
         "127.0.0.1",
         HOST,
         "/",
@@ -44,17 +45,18 @@ def test_a_policy_change_between_decision_and_session_issues_no_newer_session(
 
     # Meanwhile the policy is narrowed to another device: a new epoch.
     narrowed = dataclasses.replace(
-        before.policies[0],
+        application_of(before).policies[0],
         rules=(Rule(RuleGroup.INCLUDE, RuleType.COMMON_NAME, "device-8"),),
     )
-    after = dataclasses.replace(before, policies=(narrowed,), epoch="epoch-after")
+    after = host_config(HOST, root=root, epoch="epoch-after", policies=(narrowed,))
     install_snapshot(after, version="v2")
 
     final, effect = session_step(decision, path="/", cookies={}, xhr=False, now=NOW)
     assert final.verdict is Verdict.ALLOW  # decided under the configuration it saw
     assert effect.issued is not None
     # ... but its session belongs to that configuration, which the new one ends.
-    check = sessions.session_check(effect.issued.token, after, now=NOW)
+    check = sessions.session_check(effect.issued.token, application_of(after), now=NOW)
     assert check.error is not None
     assert check.error.reason == "token_stale_epoch"
-    assert sessions.session_check(effect.issued.token, before, now=NOW).claims is not None
+    claims = sessions.session_check(effect.issued.token, application_of(before), now=NOW).claims
+    assert claims is not None

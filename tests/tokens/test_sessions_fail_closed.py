@@ -1,4 +1,6 @@
-"""When the database is unreachable, sessions fail closed (503), never open, never a 500."""
+"""When the database is unreachable, the key ring in memory is served for as long as the
+shared cache confirms its generation, and sessions fail closed (503) otherwise, never open,
+never a 500."""
 
 from __future__ import annotations
 
@@ -8,10 +10,11 @@ import pytest
 from django.db import OperationalError
 from django.test import override_settings
 
+from apps.base.backends import backends
 from apps.tokens import keys, sessions
 from apps.tokens.models import SigningKey
 from tests.factories import certs as certfactory
-from tests.tokens.conftest import host_config
+from tests.factories.snapshots import host_config
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.tokens.urls")]
 HOST = "app.localhost"
@@ -47,6 +50,39 @@ def test_keys_in_memory_are_served_while_the_database_is_unreachable(database_do
     database_down()
     with override_settings(ACCESSCTL_CONFIG_CHECK_INTERVAL=0):
         assert keys.key_ring() is ring
+
+
+# Every check confirms or not, and any time without confirmation is too long.
+ALWAYS_CHECK = {"ACCESSCTL_CONFIG_CHECK_INTERVAL": 0, "ACCESSCTL_CONFIG_MAX_STALENESS": 0}
+
+
+def test_unconfirmed_keys_are_not_served_past_the_staleness_bound(database_down, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    keys.key_ring()
+    database_down()
+    with override_settings(**ALWAYS_CHECK), pytest.raises(keys.SigningKeyUnavailable):
+        keys.key_ring()
+    backends.reset()
+
+
+def test_the_cache_confirming_the_generation_keeps_the_ring_through_an_outage(
+    shared_cache, database_down
+):
+    ring = keys.key_ring()
+    with override_settings(**ALWAYS_CHECK):
+        assert keys.key_ring() is ring  # the database confirms, and its copy goes to the cache
+        assert shared_cache.get(keys.GENERATION_CACHE_KEY) == str(ring.generation)
+        database_down()
+        for _ in range(3):
+            assert keys.key_ring() is ring
+
+
+def test_a_newer_generation_in_the_cache_stops_the_old_ring(shared_cache, database_down):
+    ring = keys.key_ring()
+    shared_cache.set(keys.GENERATION_CACHE_KEY, str(ring.generation + 1), None)
+    database_down()  # another node rotated (a leaked key?) and this one cannot load it
+    with override_settings(**ALWAYS_CHECK), pytest.raises(keys.SigningKeyUnavailable):
+        keys.key_ring()
 
 
 def test_a_certificate_request_answers_503_when_no_key_can_be_loaded(

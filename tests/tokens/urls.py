@@ -18,7 +18,7 @@ def echo(request: HttpRequest, rest: str = "") -> JsonResponse:
 
 
 urlpatterns = [
-    path("cdn-cgi/access/", include("apps.tokens.urls")),
+    path("cdn-cgi/access/", include("apps.gateway.access_urls")),
     path("<path:rest>", echo),
     path("", echo),
 ]

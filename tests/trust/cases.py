@@ -12,6 +12,7 @@ from collections.abc import Callable
 from accessctl.core.pem import MAX_BUNDLE_BYTES, MAX_CERTIFICATES
 from apps.trust.models import AssociatedHostname, CaCertificate, MtlsCertificate
 from tests.factories import certs as f
+from tests.factories import der
 
 
 def counts() -> tuple[int, int, int]:
@@ -56,6 +57,23 @@ def _one_bad_of_three() -> str:
     inter = f.make_ca("Good Devices", issuer=root)
     weak = f.make_ca("SHA1 Devices", key_type="rsa", signature_hash="sha1")
     return root.pem + inter.pem + weak.pem
+
+
+def _half_aki_intermediate() -> str:
+    root = f.make_ca("AKI Root")
+    return root.pem + f.half_aki(f.make_ca("Half AKI Devices", issuer=root)).pem
+
+
+def _unknown_critical() -> str:
+    extension = der.extension("1.3.6.1.4.1.99999.1", der.tlv(0x05, b""), critical=True)
+    return f.with_extra_extensions(f.make_ca("Odd Root"), extension).pem
+
+
+def _critical_eku() -> str:
+    eku = der.extension(
+        der.EXTENDED_KEY_USAGE, der.seq(der.oid("1.3.6.1.5.5.7.3.2")), critical=True
+    )
+    return f.with_extra_extensions(f.make_ca("Critical EKU Root"), eku).pem
 
 
 def _too_large() -> str:
@@ -113,6 +131,43 @@ REFUSALS: dict[str, tuple[Callable[[], str], str, str]] = {
         "certificate #3 (CN=SHA1 Devices)",
     ),
     "bundle over the size limit": (_too_large, "too_large", "the limit is"),
+    # Extensions cryptography cannot read, or the verifier would refuse for every client.
+    "DNS name constraint '*'": (
+        lambda: f.wildcard_dns_constrained_ca().pem,
+        "bad_extension",
+        "certificate #1 (CN=Wildcard NC Root): its extensions cannot be read",
+    ),
+    "IP name constraint that is not a network": (
+        lambda: f.host_ip_constrained_ca().pem,
+        "bad_extension",
+        "certificate #1 (CN=Host IP NC Root): its extensions cannot be read",
+    ),
+    "authority key identifier with an issuer and no serial": (
+        _half_aki_intermediate,
+        "bad_extension",
+        "certificate #2 (CN=Half AKI Devices): its extensions cannot be read",
+    ),
+    "an extension twice": (
+        lambda: f.with_extension_twice(f.make_ca("Twice Root"), der.KEY_USAGE).pem,
+        "duplicate_extension",
+        "certificate #1 (CN=Twice Root) has the keyUsage (2.5.29.15) extension twice",
+    ),
+    "directoryName name constraint": (
+        lambda: f.directory_name_constrained_ca().pem,
+        "unsupported_name_constraint",
+        "certificate #1 (CN=DirName NC Root): its name constraints include a directoryName",
+    ),
+    "critical extendedKeyUsage (the verifier refuses every client)": (
+        _critical_eku,
+        "never_verifies",
+        "certificate #1 (CN=Critical EKU Root): the verifier would refuse every client "
+        "certificate under it (invalid extension: 2.5.29.37",
+    ),
+    "unknown critical extension": (
+        _unknown_critical,
+        "unknown_critical_extension",
+        "certificate #1 (CN=Odd Root) has a critical extension the verifier does not know",
+    ),
     "too many certificates": (_too_many, "too_many_certificates", "more than"),
     "no certificate": (lambda: "just some text\n", "no_certificate", "no certificate found"),
 }

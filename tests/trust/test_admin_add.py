@@ -13,8 +13,8 @@ from django.urls import reverse
 from apps.trust import services
 from apps.trust.models import CaCertificate, MtlsCertificate
 from tests.factories import certs as f
+from tests.factories.hosts import HOST
 from tests.trust.cases import REFUSALS, counts, key_lines
-from tests.trust.conftest import HOST
 
 pytestmark = pytest.mark.django_db
 
@@ -82,18 +82,24 @@ def test_pasting_and_uploading_at_once_is_refused(admin_client, chain):
     assert counts() == (0, 0, 0)
 
 
-def test_a_der_file_is_refused_next_to_the_file_field(admin_client, chain):
-    upload = SimpleUploadedFile("root.der", chain[0].der)
-    response = post(admin_client, pem_file=upload)
-    errors = response.context["adminform"].form.errors
-    assert "openssl x509 -inform der" in errors["pem_file"][0]
-    assert counts() == (0, 0, 0)
-
-
-def test_a_bad_file_upload_names_the_certificate_next_to_the_file_field(admin_client):
-    build, _, fragment = REFUSALS["SHA-1"]
-    response = post(admin_client, pem_file=SimpleUploadedFile("ca.pem", build().encode()))
-    assert fragment in response.context["adminform"].form.errors["pem_file"][0]
+@pytest.mark.parametrize(
+    ("file", "message"),
+    [
+        pytest.param(
+            lambda chain: SimpleUploadedFile("root.der", chain[0].der),
+            "openssl x509 -inform der",
+            id="a DER file, with the command that converts it",
+        ),
+        pytest.param(
+            lambda chain: SimpleUploadedFile("ca.pem", REFUSALS["SHA-1"][0]().encode()),
+            REFUSALS["SHA-1"][2],
+            id="a refused CA, named",
+        ),
+    ],
+)
+def test_a_refused_file_says_why_next_to_the_file_field(admin_client, chain, file, message):
+    response = post(admin_client, pem_file=file(chain))
+    assert message in response.context["adminform"].form.errors["pem_file"][0]
     assert counts() == (0, 0, 0)
 
 

@@ -7,9 +7,9 @@ from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.urls import reverse
 
 from apps.trust.models import AssociatedHostname, CaCertificate, MtlsCertificate
-from apps.trust.services import certificate_create
 from tests.factories import certs as f
-from tests.trust.conftest import HOST
+from tests.factories.hosts import HOST
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +89,7 @@ def test_resubmitting_the_same_hostnames_in_another_spelling_is_no_change(admin_
 def test_bad_changes_show_next_to_the_field_and_change_nothing(
     admin_client, uploaded, data, field, message
 ):
-    certificate_create(name="Taken", pem=f.make_ca("Taken Root").pem, hostnames=[HOST], user=None)
+    upload_ca("Taken", [HOST], f.make_ca("Taken Root"))
     response = admin_client.post(
         change_url(uploaded), {"name": "Acme CA", "hostnames": HOST, "enabled": "on", **data}
     )
@@ -101,7 +101,7 @@ def test_bad_changes_show_next_to_the_field_and_change_nothing(
 
 
 def test_a_shared_hostname_is_shown_on_the_detail_page(admin_client, uploaded):
-    certificate_create(name="Next CA", pem=f.make_ca("Next Root").pem, hostnames=[HOST], user=None)
+    upload_ca("Next CA", [HOST], f.make_ca("Next Root"))
     body = admin_client.get(change_url(uploaded)).content.decode()
     assert 'app.example.com <span class="shared-hostname">(shared with: Next CA)</span>' in body
 
@@ -116,7 +116,7 @@ def test_deleting_removes_everything_and_is_audited(admin_client, admin_user, up
 
 
 def test_the_bulk_delete_action_removes_the_selected_certificates(admin_client, uploaded):
-    other = certificate_create(name="B", pem=f.make_ca("B Root").pem, hostnames=[HOST], user=None)
+    other = upload_ca("B", [HOST], f.make_ca("B Root"))
     response = admin_client.post(
         reverse("admin:trust_mtlscertificate_changelist"),
         {"action": "delete_selected", "_selected_action": [uploaded.pk, other.pk], "post": "yes"},

@@ -6,10 +6,10 @@ import pytest
 from django.urls import reverse
 
 from apps.policies.models import AccessPolicy
-from apps.policies.services import policy_create
-from apps.trust.services import certificate_create
 from tests.factories import certs as f
-from tests.trust.conftest import HOST
+from tests.factories.hosts import HOST
+from tests.factories.policies import add_policy
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ OTHER = "api.example.com"
 @pytest.fixture
 def bundle():
     root = f.make_ca("Fleet Root")
-    return certificate_create(name="Fleet", pem=root.pem, hostnames=[HOST, OTHER], user=None)
+    return upload_ca("Fleet", [HOST, OTHER], root)
 
 
 def hostnames_cell(admin_client) -> str:
@@ -42,20 +42,14 @@ def test_without_any_policy_every_hostname_is_marked_not_enforced(admin_client, 
 
 
 def test_a_hostname_with_an_enabled_policy_loses_the_mark(admin_client, bundle):
-    policy_create(
-        hostname=HOST, name="devices", decision="non_identity",
-        rules=[("include", "valid_certificate", "")],
-    )  # fmt: skip
+    add_policy()
     cell = hostnames_cell(admin_client)
     assert not marked(cell, HOST)
     assert marked(cell, OTHER)
 
 
 def test_a_disabled_policy_does_not_count(admin_client, bundle):
-    policy_create(
-        hostname=HOST, name="devices", decision="non_identity",
-        rules=[("include", "valid_certificate", "")], enabled=False,
-    )  # fmt: skip
+    add_policy(enabled=False)
     assert marked(hostnames_cell(admin_client), HOST)
     AccessPolicy.objects.update(enabled=True)
     assert not marked(hostnames_cell(admin_client), HOST)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -11,24 +10,23 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.utils import timezone
 
 from apps.trust.models import MtlsCertificate
 from tests.factories import certs as f
+from tests.factories.commands import refusal, run_command
+from tests.factories.hosts import HOST
 from tests.trust.cases import REFUSALS, counts, key_lines
-from tests.trust.conftest import HOST
 
 pytestmark = pytest.mark.django_db
 
 
-def run(*args, stdin_text=None, monkeypatch=None):
-    out = io.StringIO()
-    if stdin_text is not None:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin_text.encode())))
-    call_command("certificates", *args, stdout=out)
-    return out.getvalue()
+def run(*args: str, stdin: str | None = None) -> str:
+    return run_command("certificates", *args, stdin=stdin)
+
+
+def refused(*args: str, stdin: str | None = None) -> str:
+    return refusal("certificates", *args, stdin=stdin)
 
 
 def test_add_from_a_file(tmp_path, chain):
@@ -42,7 +40,7 @@ def test_add_from_a_file(tmp_path, chain):
     assert bundle.enabled
 
 
-def test_add_from_stdin_with_several_hostnames(monkeypatch, chain):
+def test_add_from_stdin_with_several_hostnames(chain):
     run(
         "add",
         "--name",
@@ -53,8 +51,7 @@ def test_add_from_stdin_with_several_hostnames(monkeypatch, chain):
         "api.example.com,b.example.com",
         "--disabled",
         "-",
-        stdin_text=chain[0].pem,
-        monkeypatch=monkeypatch,
+        stdin=chain[0].pem,
     )
     bundle = MtlsCertificate.objects.get()
     assert bundle.hostname_list() == ["api.example.com", HOST, "b.example.com"]
@@ -91,17 +88,8 @@ def test_remove_by_name(uploaded):
     assert counts() == (0, 0, 0)
 
 
-def refused(*args, **kwargs) -> CommandError:
-    with pytest.raises(CommandError) as info:
-        run(*args, **kwargs)
-    error = info.value
-    assert error.returncode == 2
-    assert "\n" not in str(error)
-    return error
-
-
 def test_removing_an_unknown_name_is_bad_input():
-    assert "no uploaded certificate is named 'Nope'" in str(refused("remove", "Nope"))
+    assert "no uploaded certificate is named 'Nope'" in refused("remove", "Nope")
 
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))
@@ -110,41 +98,39 @@ def test_every_refusal_exits_2_with_one_line_and_stores_nothing(tmp_path, case):
     path = tmp_path / "bad.pem"
     path.write_text(build())
     error = refused("add", "--name", "Bad", "--hostname", HOST, str(path))
-    assert fragment in str(error)
-    assert str(error).startswith("certificate: ")
+    assert fragment in error
+    assert error.startswith("certificate: ")
     assert counts() == (0, 0, 0)
 
 
 def test_a_bad_hostname_and_a_taken_name_are_reported_together(tmp_path, uploaded):
     path = tmp_path / "ca.pem"
     path.write_text(f.make_ca("Other Root").pem)
-    message = str(refused("add", "--name", "Acme CA", "--hostname", "*.example.com", str(path)))
+    message = refused("add", "--name", "Acme CA", "--hostname", "*.example.com", str(path))
     assert "name: A certificate named 'Acme CA' already exists." in message
     assert "hostname: '*.example.com': wildcards are not supported" in message
 
 
 def test_a_missing_file_is_bad_input():
-    message = str(refused("add", "--name", "X", "--hostname", HOST, "/nonexistent/ca.pem"))
+    message = refused("add", "--name", "X", "--hostname", HOST, "/nonexistent/ca.pem")
     assert "cannot read '/nonexistent/ca.pem'" in message
 
 
 def test_a_der_file_is_bad_input(tmp_path, chain):
     path = tmp_path / "ca.der"
     path.write_bytes(chain[0].der)
-    assert "not PEM text" in str(refused("add", "--name", "X", "--hostname", HOST, str(path)))
+    assert "not PEM text" in refused("add", "--name", "X", "--hostname", HOST, str(path))
 
 
-def test_a_private_key_on_stdin_is_never_echoed(monkeypatch, capsys, caplog, chain):
+def test_a_private_key_on_stdin_is_never_echoed(capsys, caplog, chain):
     root, _ = chain
     pem = root.pem + root.key_pem
     caplog.set_level(logging.DEBUG)
-    error = refused(
-        "add", "--name", "K", "--hostname", HOST, "-", stdin_text=pem, monkeypatch=monkeypatch
-    )
+    error = refused("add", "--name", "K", "--hostname", HOST, "-", stdin=pem)
     captured = capsys.readouterr()
     secret = key_lines(pem)
     assert secret
-    for text in (str(error), captured.out, captured.err, caplog.text):
+    for text in (error, captured.out, captured.err, caplog.text):
         assert not any(line in text for line in secret)
     assert counts() == (0, 0, 0)
 

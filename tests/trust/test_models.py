@@ -8,9 +8,9 @@ import pytest
 
 from apps.trust.choices import ExpiryState
 from apps.trust.models import MtlsCertificate, hostname_owners
-from apps.trust.services import certificate_create
 from tests.factories import certs as f
-from tests.trust.conftest import HOST
+from tests.factories.hosts import HOST
+from tests.factories.trust import upload_ca
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ def upload(name, days, hostnames=(HOST,)):
     """A root valid for ``days`` more days (the bundle's expiry is its earliest not-after)."""
     start = f.now() - dt.timedelta(days=10)
     root = f.make_ca(f"{name} Root", not_before=start, not_after=f.now() + dt.timedelta(days=days))
-    return certificate_create(name=name, pem=root.pem, hostnames=list(hostnames), user=None)
+    return upload_ca(name, hostnames, root)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_expiry_state_follows_the_30_and_14_day_thresholds(days_after_upload, st
 def test_a_bundle_expires_with_its_first_certificate():
     root = f.make_ca("Long Root", not_after=f.now() + dt.timedelta(days=3000))
     inter = f.make_ca("Short Devices", issuer=root, not_after=f.now() + dt.timedelta(days=20))
-    bundle = certificate_create(name="Mixed", pem=root.pem + inter.pem, hostnames=[HOST], user=None)
+    bundle = upload_ca("Mixed", [HOST], root, inter)
     assert bundle.not_after == inter.cert.not_valid_after_utc
     assert MtlsCertificate.objects.with_expiry().get().not_after == inter.cert.not_valid_after_utc
     assert bundle.days_left() == 19

@@ -12,8 +12,8 @@ from apps.trust import services
 from apps.trust.models import AssociatedHostname, MtlsCertificate
 from apps.trust.services import certificate_create, certificate_delete, certificate_update
 from tests.factories import certs as f
+from tests.factories.hosts import HOST
 from tests.trust.cases import REFUSALS, counts, key_lines
-from tests.trust.conftest import HOST
 
 pytestmark = pytest.mark.django_db
 

@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from apps.base.conf import access_settings
+
 DEFAULT_USERNAME = "admin"
 
 
@@ -74,3 +76,8 @@ class Command(BaseCommand):
             # later with `accessctl changepassword`.
             self.stdout.write(f"Password: {password}")
             self.stdout.write("It is shown only this once; keep it or change it after logging in.")
+        if access_settings().require_2fa:
+            self.stdout.write(
+                "At the first sign-in the console asks you to set up a second factor "
+                "(an authenticator app)."
+            )

@@ -13,7 +13,6 @@ theirs, so the demo, the tests and an operator all run the same ``deploy/nginx/a
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shlex
 import shutil
@@ -23,12 +22,10 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -37,7 +34,8 @@ from django.db import transaction
 from django.http.request import validate_host
 
 from accessctl.core.hostnames import InvalidHostname, normalize_hostname
-from apps.console.cli import bad_input, one_line
+from accessctl.core.issuing import Issued, issue, subject_name
+from apps.base.cli import bad_input, one_line
 from apps.console.servers import (
     free_port,
     gunicorn_command,
@@ -48,6 +46,10 @@ from apps.console.servers import (
     start_server,
     stop_process,
 )
+from apps.policies.models import AccessPolicy
+from apps.policies.services import policy_create
+from apps.trust.models import MtlsCertificate
+from apps.trust.services import certificate_create, certificate_delete
 
 DEMO_NAME = "accessctl demo"
 SNI_HEADER = "X-SSL-Server-Name"
@@ -56,70 +58,23 @@ SNI_HEADER = "X-SSL-Server-Name"
 # --- Throwaway certificates ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Issued:
-    cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
-
-    def write(self, directory: Path, stem: str) -> tuple[Path, Path]:
-        cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
-        cert_path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
-        key_path.touch(mode=0o600)
-        key_path.write_bytes(
-            self.key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        return cert_path, key_path
-
-
 def _issue(
     common_name: str,
     *,
-    issuer: _Issued | None = None,
+    issuer: Issued | None = None,
     ca: bool = False,
     server_names: tuple[str, ...] = (),
-) -> _Issued:
+) -> Issued:
     """An EC P-256 certificate valid for a year: a CA, a client or (with names) a server."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, DEMO_NAME),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
+    usage = ExtendedKeyUsageOID.SERVER_AUTH if server_names else ExtendedKeyUsageOID.CLIENT_AUTH
+    return issue(
+        subject_name(common_name, O=DEMO_NAME),
+        issuer=issuer,
+        ca=ca,
+        path_length=0 if ca else None,
+        subject_alt_names=[x509.DNSName(n) for n in server_names],
+        extended_key_usage=() if ca else [usage],
     )
-    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
-    signer = issuer.key if issuer else key
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer.cert.subject if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-    )
-    if issuer:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False
-        )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False), True
-        )
-    elif server_names:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in server_names]), False
-        ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
-    else:
-        builder = builder.add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False
-        )
-    return _Issued(builder.sign(signer, hashes.SHA256()), key)
 
 
 @dataclass(frozen=True)
@@ -233,8 +188,10 @@ class Command(BaseCommand):
             while all(server.poll() is None for server in servers):
                 time.sleep(0.2)
             dead = next(s for s in servers if s.poll() is not None)
+            # start_server() runs an argument list of str, never a shell string.
+            command = cast("list[str]", dead.args)
             raise CommandError(
-                f"{Path(str(dead.args[0])).name} stopped unexpectedly (status {dead.returncode});"
+                f"{Path(command[0]).name} stopped unexpectedly (status {dead.returncode});"
                 f" see the logs in {directory}"
             )
         except (KeyboardInterrupt, _Stop):
@@ -347,9 +304,6 @@ def create_demo_configuration(ca_pem: str, hostname: str) -> None:
 
     Through the same services the dashboard uses, so the demo passes the same checks.
     """
-    from apps.policies.services import policy_create
-    from apps.trust.services import certificate_create
-
     try:
         certificate_create(name=DEMO_NAME, pem=ca_pem, hostnames=[hostname], user=None)
         policy_create(
@@ -357,7 +311,6 @@ def create_demo_configuration(ca_pem: str, hostname: str) -> None:
             name=DEMO_NAME,
             decision="non_identity",
             rules=[("include", "valid_certificate", "")],
-            session_duration="24h",
         )
     except ValidationError as exc:
         raise bad_input(f"could not configure the demo: {one_line(exc)}") from None
@@ -366,10 +319,6 @@ def create_demo_configuration(ca_pem: str, hostname: str) -> None:
 @transaction.atomic
 def remove_demo_configuration() -> None:
     """Delete what a demo run created (the CA and policy named "accessctl demo"), if any."""
-    from apps.policies.models import AccessPolicy
-    from apps.trust.models import MtlsCertificate
-    from apps.trust.services import certificate_delete
-
     for policy in AccessPolicy.objects.filter(name=DEMO_NAME):
         policy.delete()
     for bundle in MtlsCertificate.objects.filter(name=DEMO_NAME):

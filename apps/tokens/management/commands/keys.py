@@ -42,12 +42,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "rotate":
-            row = keys.signing_key_rotate(
+            key = keys.signing_key_rotate(
                 immediately=options["now"], revoke_previous=options["revoke_previous"]
             )
             self.stdout.write(
-                f"New key {row.kid} (generation {row.generation}), signing from "
-                f"{row.signs_from.isoformat()}."
+                f"New key {key.kid} (generation {key.generation}), signing from "
+                f"{key.signs_from.isoformat()}."
             )
             if options["revoke_previous"]:
                 self.stdout.write("Every older key is refused from now on.")

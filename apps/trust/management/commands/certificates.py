@@ -12,7 +12,6 @@ and exits with code 2; the bundle text (where a private key would be) is never p
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,7 +20,8 @@ from django.utils import timezone
 
 from accessctl.core.pem import MAX_BUNDLE_BYTES, BundleError, decode_upload
 from accessctl.core.truststore import short_fingerprint
-from apps.console.cli import bad_input, one_line
+from apps.base.cli import bad_input, one_line, read_input
+from apps.trust.commands import certificates_extensions
 from apps.trust.models import MtlsCertificate
 from apps.trust.services import certificate_create, certificate_delete
 
@@ -65,10 +65,15 @@ class Command(BaseCommand):
         listing.add_argument("--json", action="store_true", help="print a JSON array")
         remove = sub.add_parser("remove", help="remove an uploaded CA certificate by name")
         remove.add_argument("name")
+        for extension in certificates_extensions():  # apps above the trust store
+            extension.add_parsers(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
-        if action == "add":
+        extension = next((e for e in certificates_extensions() if action in e.actions), None)
+        if extension is not None:
+            extension.handle(self, options)
+        elif action == "add":
             self._add(options)
         elif action == "list":
             self._list(json_output=options["json"])
@@ -96,19 +101,7 @@ class Command(BaseCommand):
 
     def _read(self, path: str) -> str:
         """The bundle text from a file or stdin, at most the size limit (plus one byte to tell)."""
-        try:
-            if path == "-":
-                stream = getattr(sys.stdin, "buffer", None)
-                data = (
-                    stream.read(MAX_BUNDLE_BYTES + 1)
-                    if stream is not None
-                    else sys.stdin.read(MAX_BUNDLE_BYTES + 1).encode()
-                )
-            else:
-                with open(path, "rb") as handle:
-                    data = handle.read(MAX_BUNDLE_BYTES + 1)
-        except OSError as exc:
-            raise bad_input(f"certificate: cannot read {path!r}: {exc.strerror}") from None
+        data = read_input(path, limit=MAX_BUNDLE_BYTES, label="certificate")
         try:
             return decode_upload(data)
         except BundleError as exc:

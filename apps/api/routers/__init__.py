@@ -1,0 +1,1 @@
+"""One router per resource of ``/client/v4``; :mod:`apps.api.api` mounts them."""

@@ -1,0 +1,132 @@
+"""Settings → Login methods in the dashboard, and the login methods an application offers (a
+table on the application's page)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+
+from apps.identity.models import ApplicationLoginMethod, LoginMethod
+from apps.policies.admin.applications import ApplicationAdmin, PartOfTheApplication
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    _LoginMethodAdminBase = admin.ModelAdmin[LoginMethod]
+    _LoginMethodForm = forms.ModelForm[LoginMethod]
+    _OfferedInlineBase = admin.TabularInline[ApplicationLoginMethod, Any]
+else:
+    _LoginMethodAdminBase = admin.ModelAdmin
+    _LoginMethodForm = forms.ModelForm
+    _OfferedInlineBase = admin.TabularInline
+
+SECRET_KEPT = "Stored encrypted and never shown. Leave empty to keep the current secret."  # noqa: S105
+
+
+def _https_by_default(db_field: Any, **kwargs: Any) -> Any:
+    """Form fields of the model's fields, a URL typed without a scheme taken as https."""
+    if isinstance(db_field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return db_field.formfield(**kwargs)
+
+
+class LoginMethodForm(_LoginMethodForm):
+    """The login method page; the client secret is write-only."""
+
+    client_secret = forms.CharField(
+        required=False,
+        strip=False,
+        max_length=1000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="The client secret the provider gave this client. Stored encrypted; never "
+        "shown again.",
+    )
+
+    class Meta:
+        model = LoginMethod
+        formfield_callback = _https_by_default
+        fields = [
+            "name",
+            "enabled",
+            "issuer_url",
+            "auth_url",
+            "token_url",
+            "certs_url",
+            "client_id",
+            "client_secret",
+            "scopes",
+            "pkce_enabled",
+            "email_claim_name",
+            "groups_claim_name",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and self.instance.has_client_secret:
+            self.fields["client_secret"].help_text = SECRET_KEPT
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        secret = cleaned.get("client_secret") or ""
+        if secret:
+            self.instance.set_client_secret(secret)
+        elif not self.instance.has_client_secret:
+            self.add_error("client_secret", "A client secret is required.")
+        return cleaned
+
+
+@admin.register(LoginMethod)
+class LoginMethodAdmin(_LoginMethodAdminBase):
+    """Identity providers people log in with (OpenID Connect)."""
+
+    form = LoginMethodForm
+    list_display = ["name", "type", "issuer_url", "client_id", "pkce_enabled", "enabled"]
+    search_fields = ["name", "issuer_url", "client_id"]
+    readonly_fields = ["id"]
+    fieldsets = [
+        (None, {"fields": ["id", "name", "enabled"]}),
+        (
+            "OpenID Connect",
+            {
+                "fields": ["issuer_url", "client_id", "client_secret", "scopes", "pkce_enabled"],
+                "description": "Register accessctl at the provider with the redirect URL "
+                "https://&lt;ACCESSCTL_AUTH_HOSTNAME&gt;/cdn-cgi/access/callback.",
+            },
+        ),
+        (
+            "Explicit URLs (instead of discovery)",
+            {"fields": ["auth_url", "token_url", "certs_url"], "classes": ["collapse"]},
+        ),
+        ("Claims", {"fields": ["email_claim_name", "groups_claim_name"]}),
+    ]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if isinstance(db_field, models.URLField):
+            kwargs["assume_scheme"] = "https"  # a provider's URL typed without its scheme
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: LoginMethod, form: Any, change: bool) -> None:
+        # The admin serves active staff only (AdminSite.has_permission), never AnonymousUser.
+        operator = cast("User", request.user)
+        if not change:
+            obj.created_by = operator
+        obj.updated_by = operator
+        super().save_model(request, obj, form, change)
+
+
+class OfferedLoginMethodInline(PartOfTheApplication, _OfferedInlineBase):
+    """The login methods the application offers on its login page; none: every enabled one."""
+
+    model = ApplicationLoginMethod
+    fields = ["login_method"]
+    extra = 0
+    verbose_name_plural = "Login methods (none chosen: every enabled login method)"
+
+
+# The application's page belongs to apps.policies, below this layer: the table is added to it
+# from here, so that the policies layer knows nothing of login methods.
+ApplicationAdmin.inlines = [*ApplicationAdmin.inlines, OfferedLoginMethodInline]

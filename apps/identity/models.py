@@ -1,0 +1,169 @@
+"""Login methods: the identity providers people log in with (Settings → Login methods).
+
+A :class:`LoginMethod` of type OpenID Connect names an issuer (its discovery document at
+``<issuer>/.well-known/openid-configuration``, unless explicit authorization, token and JWKS
+URLs are given), a client id and secret, scopes, PKCE, and which claims carry the email and
+the groups. The client secret is stored only encrypted (``apps.base.sealing``) and is never
+shown back. :class:`ApplicationLoginMethod` rows say which methods an application offers;
+an application with none offers every enabled method.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+
+from accessctl.core.people import split_claim
+from apps.base import sealing
+from apps.base.models import AuditedModel
+from apps.policies.models import Application
+
+_SECRET_PURPOSE = sealing.Purpose(
+    salt=b"accessctl/identity/client-secret", info=b"AES-256-GCM key for login method secrets, v1"
+)
+# Bound to what it is, not to a field an operator may edit (the client id can change while
+# the secret stays).
+_SECRET_BINDING = "login-method-client-secret"  # noqa: S105 (a label, not a secret)
+DEFAULT_SCOPES = "openid email profile"
+_CLAIM_HELP = "letters, digits and _.:/- only"
+
+
+class LoginMethodType(models.TextChoices):
+    """Kinds of login method (Cloudflare's ``type`` of an identity provider)."""
+
+    OIDC = "oidc", "OpenID Connect"
+
+
+class LoginMethodQuerySet(models.QuerySet["LoginMethod"]):
+    def enabled(self) -> LoginMethodQuerySet:
+        return self.filter(enabled=True)
+
+    def offered_by(self, application: Application) -> LoginMethodQuerySet:
+        """The enabled methods ``application`` offers: those it chose, else all of them."""
+        chosen = self.enabled().filter(offered_to__application=application)
+        return chosen if chosen.exists() else self.enabled()
+
+
+class LoginMethod(AuditedModel):
+    """An identity provider people log in with, and how accessctl talks to it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=16, choices=LoginMethodType, default=LoginMethodType.OIDC)
+    enabled = models.BooleanField(default=True)
+    issuer_url = models.URLField(
+        "Issuer URL",
+        max_length=500,
+        help_text="The provider's issuer, e.g. https://login.example.com/realms/staff. Its "
+        "discovery document (/.well-known/openid-configuration) gives the other URLs unless "
+        "they are set below; ID tokens must carry this iss.",
+    )
+    auth_url = models.URLField("Authorization URL", max_length=500, blank=True)
+    token_url = models.URLField("Token URL", max_length=500, blank=True)
+    certs_url = models.URLField(
+        "JWKS URL", max_length=500, blank=True, help_text="The provider's signing keys."
+    )
+    client_id = models.CharField("Client ID", max_length=255)
+    encrypted_client_secret = models.BinaryField(editable=False, default=b"")
+    scopes = models.CharField(
+        max_length=255,
+        default=DEFAULT_SCOPES,
+        help_text="Space-separated; openid is always asked for.",
+    )
+    pkce_enabled = models.BooleanField(
+        "PKCE (S256)", default=True, help_text="Send a code challenge (RFC 7636, S256)."
+    )
+    email_claim_name = models.CharField(
+        "Email claim", max_length=64, default="email", help_text="The claim holding the email."
+    )
+    groups_claim_name = models.CharField(
+        "Groups claim",
+        max_length=64,
+        default="groups",
+        blank=True,
+        help_text="The claim holding the person's groups (a list), for OIDC claim rules and "
+        "get-identity. Empty: none.",
+    )
+
+    objects = LoginMethodQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "login method"
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """Explicit URLs come as a set of three; claim names and scopes are checked."""
+        errors: dict[str, str] = {}
+        explicit = [self.auth_url, self.token_url, self.certs_url]
+        if any(explicit) and not all(explicit):
+            message = "Give the authorization, token and JWKS URLs together, or none of them."
+            for field, value in zip(("auth_url", "token_url", "certs_url"), explicit, strict=True):
+                if not value:
+                    errors[field] = message
+        for field in ("email_claim_name", "groups_claim_name"):
+            value = getattr(self, field)
+            if value:
+                try:
+                    split_claim(f"{value}=x")
+                except ValueError:
+                    errors[field] = f"A claim name: {_CLAIM_HELP}."
+        scopes = self.scopes.split()
+        if any(not s.isprintable() or '"' in s for s in scopes):
+            errors["scopes"] = "Scopes are space-separated words."
+        if errors:
+            raise ValidationError(errors)
+
+    def scope_list(self) -> list[str]:
+        """The scopes asked for, ``openid`` first and always."""
+        return ["openid", *(s for s in self.scopes.split() if s != "openid")]
+
+    def set_client_secret(self, secret: str) -> None:
+        """Store ``secret`` encrypted (its own derived key; see ``apps.base.sealing``)."""
+        self.encrypted_client_secret = sealing.seal(
+            secret.encode(), purpose=_SECRET_PURPOSE, bound_to=_SECRET_BINDING
+        )
+
+    def client_secret(self) -> str:
+        """The decrypted secret; raise :class:`apps.base.sealing.SealError` if it cannot be."""
+        if not self.encrypted_client_secret:
+            return ""
+        return sealing.unseal(
+            self.encrypted_client_secret, purpose=_SECRET_PURPOSE, bound_to=_SECRET_BINDING
+        ).decode()
+
+    @property
+    def has_client_secret(self) -> bool:
+        return bool(self.encrypted_client_secret)
+
+    def metadata_url(self) -> str:
+        return self.issuer_url.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def validate_url(value: str) -> None:
+    """An http(s) URL (the model fields' own rule, for the command line)."""
+    URLValidator(schemes=["http", "https"])(value)
+
+
+class ApplicationLoginMethod(models.Model):
+    """A login method an application offers (none chosen: the application offers all)."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="login_methods"
+    )
+    login_method = models.ForeignKey(
+        LoginMethod, on_delete=models.CASCADE, related_name="offered_to"
+    )
+
+    class Meta:
+        verbose_name = "login method offered"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "login_method"], name="identity_offered_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} offers {self.login_method}"
