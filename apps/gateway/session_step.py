@@ -165,14 +165,24 @@ def _identity_session(
             return refused, SessionEffect(clear_cookie=True)
         return None
     if claims.certificate_sha256 is not None and verified is None:
-        # Bound to a certificate (cnf): the cookie alone is worth nothing.
-        return _mismatch(ruling, "the session is bound to a certificate not presented"), NO_EFFECT
+        # Bound to a certificate (cnf): the cookie alone is worth nothing. The access log
+        # still names whose session it was.
+        refused = _mismatch(ruling, "the session is bound to a certificate not presented")
+        return dataclasses.replace(
+            refused, facts=dataclasses.replace(facts, person=claims.person)
+        ), NO_EFFECT
     person = claims.person
-    outcome = evaluate(application.policies, dataclasses.replace(facts, person=person))
+    facts = dataclasses.replace(facts, person=person)
+    outcome = evaluate(application.policies, facts)
     detail = f"email={person.email} sub={claims.subject} jti={claims.token_id}"
     if not outcome.allowed:
         refused = dataclasses.replace(
-            ruling, verdict=Verdict.DENY, reason=outcome.reason, outcome=outcome, detail=detail
+            ruling,
+            verdict=Verdict.DENY,
+            reason=outcome.reason,
+            outcome=outcome,
+            detail=detail,
+            facts=facts,
         )
         return refused, NO_EFFECT
     hostname = ruling.hostname or ""
@@ -186,6 +196,7 @@ def _identity_session(
         access=access,
         outcome=outcome,
         detail=detail,
+        facts=facts,
     )
     return allowed, SessionEffect(token=token, claims=claims)
 

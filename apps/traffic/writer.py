@@ -53,7 +53,7 @@ def _log_row(seen: Seen, adapt_time: Callable[[dt.datetime], Any]) -> tuple[Any,
         (cert.common_name or "")[:256] if cert else "",
         cert.fingerprint_sha256 if cert else "",
         ruling.certificate_verified,
-        "",  # identity_email: the identity layer fills it
+        (ruling.facts.person.email[:254] if ruling.facts and ruling.facts.person else ""),
         seen.client_ip[:64],
         ruling.request_id[:64],
     )

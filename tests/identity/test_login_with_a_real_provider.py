@@ -9,7 +9,9 @@ import jwt
 import pytest
 
 from apps.identity.models import LoginMethod
+from apps.traffic.models import AccessLogEntry
 from tests.factories.hosts import HOST
+from tests.factories.traffic import written
 from tests.identity.browser import Browser
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +55,22 @@ def test_the_origin_receives_the_email_and_get_identity_tells_who_logged_in(
     assert identity["groups"] == ["engineers", "staff"]
     assert identity["idp"]["name"] == "Test IdP"
     assert identity["fingerprint_sha256"] == hashlib.sha256(device.der).hexdigest()
+
+
+def test_the_access_log_names_the_person_a_session_let_in_or_refused(second_layer, idp, device):
+    browser = Browser(idp.issuer, device)
+    assert browser.log_in_at_idp(browser.open(APP), "ada").status == 200
+    written()
+    AccessLogEntry.objects.all().delete()
+    assert browser.open(f"http://{HOST}/").status == 200
+    browser.certificate = None  # the session is bound to the certificate
+    assert browser.open(f"http://{HOST}/").status == 403
+    written()
+    allowed, refused = AccessLogEntry.objects.order_by("time", "id")
+    assert (allowed.decision, allowed.reason) == ("allow", "session")
+    assert allowed.identity_email == "ada@example.com"
+    assert (refused.decision, refused.reason) == ("deny", "token_cert_mismatch")
+    assert refused.identity_email == "ada@example.com"
 
 
 def test_an_account_outside_the_policy_is_told_it_has_no_access(second_layer, idp, device):
