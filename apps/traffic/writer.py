@@ -3,7 +3,7 @@ the inventory tallied per fingerprint first.
 
 Several workers write at once, so the inventory is written as "insert if missing, then add":
 a row is created with nothing counted (``ignore_conflicts``: another worker may have made it
-meanwhile), then each counter is incremented in the database (``F() + n``), never read,
+meanwhile), then each counter is incremented in the database (``count + n``), never read,
 summed and written back.
 """
 
@@ -13,11 +13,10 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import F
-from django.db.models.functions import Greatest, Least
+from django.db import connection, models, transaction
+from django.db.models.constants import OnConflict
 
-from accessctl.core.traffic import LeafTally, tally_leaves
+from accessctl.core.traffic import LeafTally, Tally, tally_leaves
 from apps.traffic.export import COLUMNS
 from apps.traffic.models import AccessLogEntry, ClientCertificate, ClientCertificateHostname
 from apps.traffic.seen import Seen
@@ -59,19 +58,60 @@ def _log_row(seen: Seen, adapt_time: Callable[[dt.datetime], Any]) -> tuple[Any,
     )
 
 
+def _insert_sql(model: type[models.Model], names: Sequence[str], *, ignore_conflicts: bool) -> str:
+    """``INSERT INTO <table> (<names' columns>) VALUES (%s, …)`` for ``executemany``; with
+    ``ignore_conflicts`` a row whose unique key exists is skipped (what
+    ``bulk_create(ignore_conflicts=True)`` writes, without a model instance per row)."""
+    meta = model._meta
+    ops = connection.ops
+    fields = _fields(model, names)
+    columns = ", ".join(ops.quote_name(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    # INSERT OR IGNORE on SQLite, ON CONFLICT DO NOTHING on PostgreSQL: the backend says which.
+    suffix = ops.on_conflict_suffix_sql(fields, on_conflict, [], [])
+    return (
+        f"{ops.insert_statement(on_conflict=on_conflict)} {ops.quote_name(meta.db_table)} "
+        f"({columns}) VALUES ({placeholders}){' ' + suffix if suffix else ''}"
+    )
+
+
+def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Field[Any, Any]]:
+    """The concrete fields of ``model`` called ``names`` (a foreign key by its name or its
+    ``_id`` attribute), in that order."""
+    fields = model._meta.concrete_fields
+    by_name = {field.name: field for field in fields} | {field.attname: field for field in fields}
+    return [by_name[name] for name in names]
+
+
 def _insert_log(batch: Sequence[Seen]) -> None:
     """One ``executemany`` INSERT for the whole batch: a thousand model instances and the ORM's
     per-value preparation would cost the worker more than the database does."""
-    meta = AccessLogEntry._meta
-    quote = connection.ops.quote_name
-    # Every column of the export is a concrete field whose column is its name.
-    by_name = {field.name: field.column for field in meta.concrete_fields}
-    columns = ", ".join(quote(by_name[name]) for name in COLUMNS)
-    placeholders = ", ".join(["%s"] * len(COLUMNS))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    sql = _insert_sql(AccessLogEntry, COLUMNS, ignore_conflicts=False)
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.executemany(sql, [_log_row(seen, adapt) for seen in batch])
+
+
+def _insert_missing(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (field name → value, the same names in each), skipping those whose
+    unique key another worker wrote meanwhile; values prepared as the ORM would."""
+    if not rows:
+        return
+    names = list(rows[0])
+    fields = _fields(model, names)
+    sql = _insert_sql(model, names, ignore_conflicts=True)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [
+                [
+                    field.get_db_prep_save(row[name], connection)
+                    for name, field in zip(names, fields, strict=True)
+                ]
+                for row in rows
+            ],
+        )
 
 
 def write_batch(batch: Sequence[Seen]) -> None:
@@ -92,10 +132,7 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-def _write_inventory(leaves: dict[str, LeafTally]) -> None:
-    # Every worker locks the rows it inserts and updates in the same order (by fingerprint,
-    # then hostname): two workers' batches then wait for each other instead of deadlocking.
-    fingerprints = sorted(leaves)
+def _ids_of(fingerprints: Sequence[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
     for chunk in _chunks(fingerprints):
         ids.update(
@@ -103,74 +140,125 @@ def _write_inventory(leaves: dict[str, LeafTally]) -> None:
                 "fingerprint_sha256", "id"
             )
         )
-    new = [_new_certificate(leaves[fp]) for fp in fingerprints if fp not in ids]
-    if new:
-        ClientCertificate.objects.bulk_create(new, batch_size=_CHUNK, ignore_conflicts=True)
-        for chunk in _chunks([fp for fp in fingerprints if fp not in ids]):
-            ids.update(
-                ClientCertificate.objects.filter(fingerprint_sha256__in=chunk).values_list(
-                    "fingerprint_sha256", "id"
-                )
-            )
-    hostname_rows = []
-    for fp in fingerprints:
-        leaf = leaves[fp]
-        ClientCertificate.objects.filter(id=ids[fp]).update(
-            request_count=F("request_count") + leaf.seen.count,
-            first_seen=Least(F("first_seen"), _when(leaf.seen.first)),
-            last_seen=Greatest(F("last_seen"), _when(leaf.seen.last)),
+    return ids
+
+
+def _write_inventory(leaves: dict[str, LeafTally]) -> None:
+    # Every worker locks the rows it inserts and updates in the same order (by fingerprint,
+    # then hostname): two workers' batches then wait for each other instead of deadlocking.
+    # A batch costs a fixed number of statements, not some per leaf: the counts are added by
+    # one executemany per table (a thousand ORM updates cost the worker's request thread
+    # milliseconds each).
+    fingerprints = sorted(leaves)
+    ids = _ids_of(fingerprints)
+    missing = [fp for fp in fingerprints if fp not in ids]
+    if missing:
+        cas = _issuing_cas([leaves[fp] for fp in missing])
+        _insert_missing(
+            ClientCertificate, [_new_certificate(leaves[fp], cas[fp]) for fp in missing]
         )
-        hostname_rows += [
-            ClientCertificateHostname(
-                certificate_id=ids[fp],
-                hostname=hostname,
-                first_seen=_when(tally.first),
-                last_seen=_when(tally.first),
-            )
-            for hostname, tally in sorted(leaf.hostnames.items())
-        ]
-    ClientCertificateHostname.objects.bulk_create(
-        hostname_rows, batch_size=_CHUNK, ignore_conflicts=True
+        ids.update(_ids_of(missing))
+    reached = [
+        (ids[fp], hostname, tally)
+        for fp in fingerprints
+        for hostname, tally in sorted(leaves[fp].hostnames.items())
+    ]
+    _add_counts(
+        ClientCertificate,
+        ("id",),
+        [(leaves[fp].seen, (ids[fp],)) for fp in fingerprints],
     )
-    for fp in fingerprints:
-        for hostname, tally in sorted(leaves[fp].hostnames.items()):
-            ClientCertificateHostname.objects.filter(
-                certificate_id=ids[fp], hostname=hostname
-            ).update(
-                request_count=F("request_count") + tally.count,
-                first_seen=Least(F("first_seen"), _when(tally.first)),
-                last_seen=Greatest(F("last_seen"), _when(tally.last)),
-            )
+    _insert_missing(
+        ClientCertificateHostname,
+        [
+            {
+                "certificate_id": certificate_id,
+                "hostname": hostname,
+                "first_seen": _when(tally.first),
+                "last_seen": _when(tally.first),
+                "request_count": 0,
+            }
+            for certificate_id, hostname, tally in reached
+        ],
+    )
+    _add_counts(
+        ClientCertificateHostname,
+        ("certificate_id", "hostname"),
+        [(tally, (certificate_id, hostname)) for certificate_id, hostname, tally in reached],
+    )
 
 
-def _new_certificate(leaf: LeafTally) -> ClientCertificate:
+def _add_counts(
+    model: type[models.Model], keys: Sequence[str], rows: Sequence[tuple[Tally, tuple[Any, ...]]]
+) -> None:
+    """Add each tally to the row its key values name: ``request_count + n``, the earlier
+    ``first_seen`` and the later ``last_seen``, computed by the database (never read, summed
+    and written back: other workers add to the same rows)."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(_fields(model, [name])[0].column)
+
+    # Django's Least and Greatest: MIN and MAX of two values on SQLite.
+    least, greatest = ("MIN", "MAX") if connection.vendor == "sqlite" else ("LEAST", "GREATEST")
+    count, first, last = column("request_count"), column("first_seen"), column("last_seen")
+    where = " AND ".join(f"{column(key)} = %s" for key in keys)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {count} = {count} + %s, "  # noqa: S608
+        f"{first} = {least}({first}, %s), {last} = {greatest}({last}, %s) WHERE {where}"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [
+                (tally.count, adapt(_when(tally.first)), adapt(_when(tally.last)), *key)
+                for tally, key in rows
+            ],
+        )
+
+
+def _new_certificate(leaf: LeafTally, ca_id: int | None) -> dict[str, Any]:
     """An inventory row with nothing counted yet (the counts are added right after)."""
     identity = leaf.identity
     first = _when(leaf.seen.first)
-    return ClientCertificate(
-        fingerprint_sha256=identity.fingerprint_sha256,
-        subject=identity.subject,
-        common_name=(identity.common_name or "")[:256],
-        san_dns=list(identity.san_dns),
-        san_emails=list(identity.san_emails),
-        san_uris=list(identity.san_uris),
-        issuer=identity.issuer,
-        ca=_issuing_ca(identity.issuer, leaf.hostnames),
-        serial=identity.serial[:64],
-        not_before=identity.not_before,
-        not_after=identity.not_after,
-        first_seen=first,
-        last_seen=first,
-        request_count=0,
-    )
+    return {
+        "fingerprint_sha256": identity.fingerprint_sha256,
+        "subject": identity.subject,
+        "common_name": (identity.common_name or "")[:256],
+        "san_dns": list(identity.san_dns),
+        "san_emails": list(identity.san_emails),
+        "san_uris": list(identity.san_uris),
+        "issuer": identity.issuer,
+        "ca": ca_id,
+        "serial": identity.serial[:64],
+        "not_before": identity.not_before,
+        "not_after": identity.not_after,
+        "first_seen": first,
+        "last_seen": first,
+        "request_count": 0,
+    }
 
 
-def _issuing_ca(issuer: str, hostnames: Iterable[str]) -> MtlsCertificate | None:
-    """The uploaded bundle bound to one of ``hostnames`` holding the leaf's issuer."""
-    return (
-        MtlsCertificate.objects.filter(
-            certificates__subject=issuer, hostnames__hostname__in=list(hostnames)
+def _issuing_cas(new: Sequence[LeafTally]) -> dict[str, int | None]:
+    """Per fingerprint, the uploaded bundle (the lowest id) bound to one of the hostnames the
+    leaf reached and holding its issuer; one query for the whole batch."""
+    issuers = {leaf.identity.issuer for leaf in new}
+    hostnames = {hostname for leaf in new for hostname in leaf.hostnames}
+    bound: dict[tuple[str, str], int] = {}
+    for ca_id, subject, hostname in MtlsCertificate.objects.filter(
+        certificates__subject__in=issuers, hostnames__hostname__in=hostnames
+    ).values_list("id", "certificates__subject", "hostnames__hostname"):
+        bound[subject, hostname] = min(ca_id, bound.get((subject, hostname), ca_id))
+    return {
+        leaf.identity.fingerprint_sha256: min(
+            (
+                bound[leaf.identity.issuer, hostname]
+                for hostname in leaf.hostnames
+                if (leaf.identity.issuer, hostname) in bound
+            ),
+            default=None,
         )
-        .order_by("id")
-        .first()
-    )
+        for leaf in new
+    }

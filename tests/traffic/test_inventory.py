@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.traffic.admin import inventory
@@ -65,6 +67,20 @@ def test_two_workers_writing_the_same_leaf_add_up(client, guarded, pki):
     for worker in workers:
         worker.flush()
     assert ClientCertificate.objects.get().request_count == 2
+
+
+def test_a_batch_costs_the_same_statements_for_three_leaves_or_thirty(client, two_hosts, pki):
+    def statements_to_write(count: int, prefix: str) -> int:
+        for n in range(count):
+            leaf = certs.make_leaf(pki.inter, f"{prefix}-{n}")
+            assert fetch(client, cert=escaped(leaf)).status_code == 200
+        with CaptureQueriesContext(connection) as queries:
+            assert written() == count
+        return len(queries)
+
+    assert statements_to_write(3, "small") == statements_to_write(30, "large")
+    assert ClientCertificate.objects.count() == 33
+    assert set(ClientCertificate.objects.values_list("ca__name", flat=True)) == {"Fleet"}
 
 
 def test_a_certificate_that_did_not_verify_is_not_inventoried(client, guarded, pki):
