@@ -37,6 +37,7 @@ from apps.api.routers import (
     applications,
     certificate_settings,
     certificates,
+    identity_providers,
     policies,
     revocation,
     zones,
@@ -200,6 +201,7 @@ api.add_router("/accounts/{account_id}/access/revocations", revocation.revocatio
 api.add_router("/accounts/{account_id}/access/certificates", certificates.router)
 api.add_router("/accounts/{account_id}/access/apps", applications.router)
 api.add_router("/accounts/{account_id}/access/policies", policies.router)
+api.add_router("/accounts/{account_id}/access/identity_providers", identity_providers.router)
 api.add_router("/zones", zones.router)
 
 

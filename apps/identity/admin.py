@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.identity.models import ApplicationLoginMethod, LoginMethod
+from apps.identity.models import OIDC_FIELDS, ApplicationLoginMethod, LoginMethod
 from apps.identity.services import login_method_create, login_method_delete, login_method_update
 from apps.policies.admin.applications import ApplicationAdmin, PartOfTheApplication
 
@@ -28,20 +28,7 @@ else:
     _OfferedInlineBase = admin.TabularInline
 
 # What the form hands to the services (login_method_create / login_method_update).
-WRITTEN_FIELDS = (
-    "name",
-    "enabled",
-    "issuer_url",
-    "auth_url",
-    "token_url",
-    "certs_url",
-    "client_id",
-    "client_secret",
-    "scopes",
-    "pkce_enabled",
-    "email_claim_name",
-    "groups_claim_name",
-)
+WRITTEN_FIELDS = ("name", "enabled", *OIDC_FIELDS)
 SECRET_KEPT = "Stored encrypted and never shown. Leave empty to keep the current secret."  # noqa: S105
 
 

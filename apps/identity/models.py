@@ -28,6 +28,20 @@ _SECRET_PURPOSE = sealing.Purpose(
 _SECRET_BINDING = "login-method-client-secret"  # noqa: S105 (a label, not a secret)
 DEFAULT_SCOPES = "openid email profile"
 _CLAIM_HELP = "letters, digits and _.:/- only"
+# What an operator sets of an OpenID Connect method besides its name and enabled flag (the
+# dashboard's form, the API's config), in the form's order; client_secret is write-only.
+OIDC_FIELDS = (
+    "issuer_url",
+    "auth_url",
+    "token_url",
+    "certs_url",
+    "client_id",
+    "client_secret",
+    "scopes",
+    "pkce_enabled",
+    "email_claim_name",
+    "groups_claim_name",
+)
 
 
 class LoginMethodType(models.TextChoices):
