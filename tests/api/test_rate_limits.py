@@ -100,12 +100,12 @@ def test_a_limit_that_cannot_be_used_stops_the_start(value: str) -> None:
 @override_settings(ACCESSCTL_API_RATE_LIMIT="5/5m")
 def test_cloudflares_sdk_raises_rate_limit_error(live_server, transactional_db) -> None:
     _, secret = make_token("sdk-throttled")
-    cf = sdk_client(live_server.url, secret)
     account = Account.objects.current().id
-    for _ in range(5):
-        cf.zero_trust.access.applications.list(account_id=account)
-    with pytest.raises(cloudflare.RateLimitError) as raised:
-        cf.zero_trust.access.applications.list(account_id=account)
+    with sdk_client(live_server.url, secret) as cf:
+        for _ in range(5):
+            cf.zero_trust.access.applications.list(account_id=account)
+        with pytest.raises(cloudflare.RateLimitError) as raised:
+            cf.zero_trust.access.applications.list(account_id=account)
     assert raised.value.status_code == 429
     assert int(raised.value.response.headers["Retry-After"]) >= 1
     assert raised.value.body["errors"][0]["code"] == CODE_RATE_LIMITED  # type: ignore[index]
