@@ -59,6 +59,7 @@ def test_a_provider_is_created_in_cloudflares_shape_and_its_secret_is_never_retu
 ) -> None:
     created = create(api)
     assert created["type"] == "oidc" and created["name"] == "Keycloak"
+    assert created["enabled"] is True
     assert created["config"] == {
         "issuer_url": ISSUER,
         "auth_url": None,
@@ -166,6 +167,33 @@ def test_a_put_replaces_cloudflares_fields_and_keeps_the_secret_and_accessctls_o
     api.put(f"{PATH}/{created['id']}", body)
     method.refresh_from_db()
     assert method.client_secret() == "a-new-secret"
+
+
+def test_enabled_is_kept_by_a_put_that_leaves_it_out(api: ApiClient, db) -> None:
+    created = create(api)
+    assert (
+        api.put(f"{PATH}/{created['id']}", {**provider(), "enabled": False}).result["enabled"]
+        is False
+    )
+    assert api.put(f"{PATH}/{created['id']}", provider()).result["enabled"] is False
+    assert LoginMethod.objects.get().enabled is False
+    assert api.put(f"{PATH}/{created['id']}", {**provider(), "enabled": True}).result["enabled"]
+
+
+def test_a_method_restored_without_its_secret_is_completed_and_enabled_by_a_put(
+    api: ApiClient, db
+) -> None:
+    # What `accessctl import` restores from a file made --without-secrets.
+    restored = LoginMethod.objects.create(
+        name="Keycloak", issuer_url=ISSUER, client_id="accessctl", enabled=False
+    )
+    no_secret = provider(client_secret=None)
+    answer = api.put(f"{PATH}/{restored.pk}", {**no_secret, "enabled": True})
+    assert_refused(answer, "config.client_secret: A client secret is required")
+    answer = api.put(f"{PATH}/{restored.pk}", {**provider(), "enabled": True})
+    assert answer.result["enabled"] is True
+    restored.refresh_from_db()
+    assert restored.enabled and restored.client_secret() == SECRET
 
 
 def test_a_refused_put_changes_nothing(api: ApiClient, db) -> None:

@@ -79,6 +79,7 @@ class IdentityProviderIn(Schema):
     type: str = Field(max_length=100)
     config: OidcConfigIn
     scim_config: ScimConfigIn | None = None
+    enabled: bool | None = None  # accessctl's own: absent, a new method is enabled, a PUT keeps it
 
 
 class OidcConfigOut(Schema):
@@ -101,6 +102,7 @@ class IdentityProviderOut(Schema):
     name: str
     type: str
     config: OidcConfigOut
+    enabled: bool
 
 
 class ProviderFilters(Schema):
@@ -126,6 +128,7 @@ def provider_out(method: LoginMethod) -> dict[str, Any]:
             "groups_claim_name": method.groups_claim_name or None,
             "claims": [],
         },
+        "enabled": method.enabled,
     }
 
 
@@ -138,8 +141,8 @@ def _get(provider_id: str) -> LoginMethod:
 
 def _fields(body: IdentityProviderIn, stored: LoginMethod | None) -> dict[str, Any]:
     """The service's keywords for ``body``: Cloudflare's fields as sent (left out: their
-    defaults); accessctl's own (``issuer_url``, ``groups_claim_name``) and the secret kept
-    from ``stored`` when a PUT leaves them out. Raise a 400 for what cannot be used."""
+    defaults); accessctl's own (``issuer_url``, ``groups_claim_name``, ``enabled``) and the
+    secret kept from ``stored`` when a PUT leaves them out. Raise a 400 for what cannot be used."""
     config = body.config
     problems = []
     if body.type != OIDC:
@@ -167,6 +170,9 @@ def _fields(body: IdentityProviderIn, stored: LoginMethod | None) -> dict[str, A
     groups = config.groups_claim_name
     if groups is None:
         groups = stored.groups_claim_name if stored else "groups"
+    enabled = body.enabled
+    if enabled is None:
+        enabled = stored.enabled if stored else True
     return {
         "name": body.name,
         "issuer_url": issuer,
@@ -179,6 +185,7 @@ def _fields(body: IdentityProviderIn, stored: LoginMethod | None) -> dict[str, A
         "pkce_enabled": True if config.pkce_enabled is None else config.pkce_enabled,
         "email_claim_name": config.email_claim_name or "email",
         "groups_claim_name": groups,
+        "enabled": enabled,
     }
 
 
@@ -220,7 +227,7 @@ def update_provider(
     method = _get(provider_id)
     fields = _fields(body, method)
     with api_write(LABELS):
-        login_method_update(method=method, enabled=method.enabled, user=token.actor, **fields)
+        login_method_update(method=method, user=token.actor, **fields)
         record(token, method, CHANGED, "Changed through the API")
     return ok(provider_out(_get(provider_id)))
 
