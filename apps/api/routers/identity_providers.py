@@ -4,9 +4,9 @@ Cloudflare's API (``type: "oidc"``, its generic OpenID Connect ``config``).
 Writes go through the identity app's services (``apps.identity.services``), the dashboard's
 and the command line's path. What accessctl adds to Cloudflare's ``config``, and what it
 refuses rather than drop, is in docs/api.md (Identity providers): ``issuer_url`` is required
-(ID tokens are checked against it), ``groups_claim_name`` is optional, the client secret is
-write-only (never in an answer; a PUT without one keeps it), ``claims`` must be empty, and
-any other ``config`` key with a value is refused.
+(ID tokens are checked against it), ``groups_claim_name`` and the top-level ``enabled`` are
+optional, the client secret is write-only (never in an answer; a PUT without one keeps it),
+``claims`` must be empty, and any other ``config`` key with a value is refused.
 """
 
 from __future__ import annotations
