@@ -37,6 +37,7 @@ from apps.api.routers import (
     applications,
     certificate_settings,
     certificates,
+    identity_providers,
     policies,
     revocation,
     zones,
@@ -114,8 +115,8 @@ api = AccessApi(
     version="4",
     description="The part of Cloudflare's API (v4) that covers what accessctl does: Access "
     "mTLS certificates and their hostname settings, self-hosted applications and their "
-    "policies, for the one account. Authenticate with an API token: "
-    "`Authorization: Bearer <token>`.",
+    "policies, identity providers (OpenID Connect login methods), for the one account. "
+    "Authenticate with an API token: `Authorization: Bearer <token>`.",
     auth=BearerToken(),
     throttle=[TokenThrottle()],
     urls_namespace="api",
@@ -200,6 +201,7 @@ api.add_router("/accounts/{account_id}/access/revocations", revocation.revocatio
 api.add_router("/accounts/{account_id}/access/certificates", certificates.router)
 api.add_router("/accounts/{account_id}/access/apps", applications.router)
 api.add_router("/accounts/{account_id}/access/policies", policies.router)
+api.add_router("/accounts/{account_id}/access/identity_providers", identity_providers.router)
 api.add_router("/zones", zones.router)
 
 

@@ -3,14 +3,17 @@ table on the application's page)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from apps.identity.models import ApplicationLoginMethod, LoginMethod
+from apps.identity.models import OIDC_FIELDS, ApplicationLoginMethod, LoginMethod
+from apps.identity.services import login_method_create, login_method_delete, login_method_update
 from apps.policies.admin.applications import ApplicationAdmin, PartOfTheApplication
 
 if TYPE_CHECKING:
@@ -24,6 +27,8 @@ else:
     _LoginMethodForm = forms.ModelForm
     _OfferedInlineBase = admin.TabularInline
 
+# What the form hands to the services (login_method_create / login_method_update).
+WRITTEN_FIELDS = ("name", "enabled", *OIDC_FIELDS)
 SECRET_KEPT = "Stored encrypted and never shown. Leave empty to keep the current secret."  # noqa: S105
 
 
@@ -49,20 +54,7 @@ class LoginMethodForm(_LoginMethodForm):
     class Meta:
         model = LoginMethod
         formfield_callback = _https_by_default
-        fields = [
-            "name",
-            "enabled",
-            "issuer_url",
-            "auth_url",
-            "token_url",
-            "certs_url",
-            "client_id",
-            "client_secret",
-            "scopes",
-            "pkce_enabled",
-            "email_claim_name",
-            "groups_claim_name",
-        ]
+        fields = list(WRITTEN_FIELDS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -71,10 +63,7 @@ class LoginMethodForm(_LoginMethodForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        secret = cleaned.get("client_secret") or ""
-        if secret:
-            self.instance.set_client_secret(secret)
-        elif not self.instance.has_client_secret:
+        if not cleaned.get("client_secret") and not self.instance.has_client_secret:
             self.add_error("client_secret", "A client secret is required.")
         return cleaned
 
@@ -112,10 +101,31 @@ class LoginMethodAdmin(_LoginMethodAdminBase):
     def save_model(self, request: HttpRequest, obj: LoginMethod, form: Any, change: bool) -> None:
         # The admin serves active staff only (AdminSite.has_permission), never AnonymousUser.
         operator = cast("User", request.user)
-        if not change:
-            obj.created_by = operator
-        obj.updated_by = operator
-        super().save_model(request, obj, form, change)
+        fields = {name: form.cleaned_data[name] for name in WRITTEN_FIELDS}
+        if change:
+            login_method_update(method=obj, user=operator, **fields)
+            return
+        created = login_method_create(user=operator, **fields)
+        # The admin goes on with its own instance (LogEntry, redirect): make it the stored row.
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: LoginMethod) -> None:
+        login_method_delete(method=obj, user=cast("User", request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[LoginMethod]) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def get_deleted_objects(
+        self, objs: Sequence[LoginMethod] | QuerySet[LoginMethod], request: HttpRequest
+    ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
+        """A method in use is protected (login_method_delete refuses it): the confirmation
+        page names what uses it instead of a Delete button."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for method in objs:
+            protected.extend(f"{method.name}: in use by {use}" for use in method.uses())
+        return deleted, counts, perms_needed, protected
 
 
 class OfferedLoginMethodInline(PartOfTheApplication, _OfferedInlineBase):

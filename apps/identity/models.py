@@ -17,7 +17,8 @@ from django.db import models
 from accessctl.core.people import split_claim
 from apps.base import sealing
 from apps.base.models import AuditedModel
-from apps.policies.models import Application
+from apps.policies.choices import RuleTypeChoices
+from apps.policies.models import AccessPolicy, Application
 
 _SECRET_PURPOSE = sealing.Purpose(
     salt=b"accessctl/identity/client-secret", info=b"AES-256-GCM key for login method secrets, v1"
@@ -27,6 +28,20 @@ _SECRET_PURPOSE = sealing.Purpose(
 _SECRET_BINDING = "login-method-client-secret"  # noqa: S105 (a label, not a secret)
 DEFAULT_SCOPES = "openid email profile"
 _CLAIM_HELP = "letters, digits and _.:/- only"
+# What an operator sets of an OpenID Connect method besides its name and enabled flag (the
+# dashboard's form, the API's config), in the form's order; client_secret is write-only.
+OIDC_FIELDS = (
+    "issuer_url",
+    "auth_url",
+    "token_url",
+    "certs_url",
+    "client_id",
+    "client_secret",
+    "scopes",
+    "pkce_enabled",
+    "email_claim_name",
+    "groups_claim_name",
+)
 
 
 class LoginMethodType(models.TextChoices):
@@ -140,6 +155,22 @@ class LoginMethod(AuditedModel):
 
     def metadata_url(self) -> str:
         return self.issuer_url.rstrip("/") + "/.well-known/openid-configuration"
+
+    def uses(self) -> list[str]:
+        """What would change if this method went: the applications that offer it (one
+        offering it alone would offer every method instead) and the policies whose Login
+        method rules name it, each as "application 'App'" or "policy 'Staff'"."""
+        offering = Application.objects.filter(login_methods__login_method=self).order_by("name")
+        naming = (
+            AccessPolicy.objects.filter(
+                rules__type=RuleTypeChoices.LOGIN_METHOD, rules__value=str(self.pk)
+            )
+            .distinct()
+            .order_by("name")
+        )
+        return [f"application {a.name!r}" for a in offering] + [
+            f"policy {p.name!r}" for p in naming
+        ]
 
 
 def validate_url(value: str) -> None:

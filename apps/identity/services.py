@@ -1,4 +1,7 @@
-"""Writes of login methods, shared by the command line (the dashboard uses its forms)."""
+"""Writes of login methods: the one path for the dashboard, the command line and the API.
+
+Each is all or nothing: a ``ValidationError`` keyed by field and nothing written. The client
+secret is write-only: an update given none keeps the stored one."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.identity.models import ApplicationLoginMethod, LoginMethod
+from apps.identity.models import DEFAULT_SCOPES, ApplicationLoginMethod, LoginMethod
 from apps.policies.models import Application
 
 if TYPE_CHECKING:
@@ -32,6 +35,7 @@ def login_method_create(
     auth_url: str = "",
     token_url: str = "",
     certs_url: str = "",
+    enabled: bool = True,
     user: User | None = None,
 ) -> LoginMethod:
     """Validate and save an OpenID Connect login method; raise ``ValidationError`` keyed by
@@ -40,29 +44,97 @@ def login_method_create(
         name=name,
         issuer_url=issuer_url,
         client_id=client_id,
-        scopes=scopes or LoginMethod._meta.get_field("scopes").get_default(),
+        scopes=scopes or DEFAULT_SCOPES,
         pkce_enabled=pkce_enabled,
         email_claim_name=email_claim_name,
         groups_claim_name=groups_claim_name,
         auth_url=auth_url,
         token_url=token_url,
         certs_url=certs_url,
+        enabled=enabled,
         created_by=user,
         updated_by=user,
     )
+    _save_checked(method, client_secret)
+    logger.info("login method created id=%s name=%r", method.pk, method.name)
+    return method
+
+
+@transaction.atomic
+def login_method_update(
+    *,
+    method: LoginMethod,
+    name: str,
+    issuer_url: str,
+    client_id: str,
+    client_secret: str = "",
+    scopes: str = "",
+    pkce_enabled: bool,
+    email_claim_name: str,
+    groups_claim_name: str,
+    auth_url: str = "",
+    token_url: str = "",
+    certs_url: str = "",
+    enabled: bool,
+    user: User | None = None,
+) -> LoginMethod:
+    """Change every field of ``method``; an empty ``client_secret`` keeps the stored one.
+    Raise ``ValidationError`` keyed by field and write nothing (``method`` may then hold the
+    refused values in memory: read it again)."""
+    method.name = name
+    method.issuer_url = issuer_url
+    method.client_id = client_id
+    method.scopes = scopes or DEFAULT_SCOPES
+    method.pkce_enabled = pkce_enabled
+    method.email_claim_name = email_claim_name
+    method.groups_claim_name = groups_claim_name
+    method.auth_url = auth_url
+    method.token_url = token_url
+    method.certs_url = certs_url
+    method.enabled = enabled
+    method.updated_by = user
+    _save_checked(method, client_secret)
+    logger.info("login method changed id=%s name=%r", method.pk, method.name)
+    return method
+
+
+class LoginMethodInUse(ValidationError):
+    """A login method some application offers or some Login method rule names: not deleted."""
+
+
+@transaction.atomic
+def login_method_delete(*, method: LoginMethod, user: User | None = None) -> None:
+    """Delete ``method``; raise :class:`LoginMethodInUse` while an application offers it (an
+    application offering it alone would silently offer every method instead) or a Login
+    method rule names it (the rule would name nothing)."""
+    uses = method.uses()
+    if uses:
+        raise LoginMethodInUse(
+            f"The login method {method.name!r} is in use by {', '.join(uses)}: take it out of "
+            "them first.",
+            code="in_use",
+        )
+    pk, name = method.pk, method.name
+    method.delete()
+    logger.info(
+        "login method deleted id=%s name=%r by=%s", pk, name, user.username if user else "-"
+    )
+
+
+def _save_checked(method: LoginMethod, client_secret: str) -> None:
+    """Validate ``method`` (a new one needs a secret), seal the secret if one is given, save."""
     errors: dict[str, list[str]] = {}
     try:
         method.full_clean()
     except ValidationError as exc:
         errors = dict(exc.message_dict)
-    if not client_secret:
+    if not client_secret and not method.has_client_secret:
         errors.setdefault("client_secret", []).append("A client secret is required.")
     if errors:
         raise ValidationError(errors)
-    method.set_client_secret(client_secret)
+    if client_secret:
+        method.set_client_secret(client_secret)
     method.save()
-    logger.info("login method created id=%s name=%r", method.pk, method.name)
-    return method
 
 
 @transaction.atomic

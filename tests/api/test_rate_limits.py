@@ -7,17 +7,15 @@ from __future__ import annotations
 import datetime as dt
 
 import cloudflare
-import httpx
 import pytest
 import time_machine
-from cloudflare import Cloudflare
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from apps.api.models import Account
 from apps.api.throttling import CODE_RATE_LIMITED
 from apps.base.conf import access_settings
-from tests.factories.api import ApiClient, make_token
+from tests.factories.api import ApiClient, make_token, sdk_client
 
 START = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -102,17 +100,12 @@ def test_a_limit_that_cannot_be_used_stops_the_start(value: str) -> None:
 @override_settings(ACCESSCTL_API_RATE_LIMIT="5/5m")
 def test_cloudflares_sdk_raises_rate_limit_error(live_server, transactional_db) -> None:
     _, secret = make_token("sdk-throttled")
-    cf = Cloudflare(
-        api_token=secret,
-        base_url=f"{live_server.url}/client/v4",
-        max_retries=0,
-        http_client=httpx.Client(trust_env=False, timeout=30),
-    )
     account = Account.objects.current().id
-    for _ in range(5):
-        cf.zero_trust.access.applications.list(account_id=account)
-    with pytest.raises(cloudflare.RateLimitError) as raised:
-        cf.zero_trust.access.applications.list(account_id=account)
+    with sdk_client(live_server.url, secret) as cf:
+        for _ in range(5):
+            cf.zero_trust.access.applications.list(account_id=account)
+        with pytest.raises(cloudflare.RateLimitError) as raised:
+            cf.zero_trust.access.applications.list(account_id=account)
     assert raised.value.status_code == 429
     assert int(raised.value.response.headers["Retry-After"]) >= 1
     assert raised.value.body["errors"][0]["code"] == CODE_RATE_LIMITED  # type: ignore[index]

@@ -10,6 +10,7 @@ them. One test walks the whole journey in order, as an operator's script would.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
 
@@ -254,3 +255,33 @@ def test_a_curl_script_uses_the_api_as_the_readme_shows(stack: Stack, account: s
     )
     assert answer.status == 200
     assert '"success": true' in answer.body
+
+
+def test_an_identity_provider_made_through_the_sdk_is_a_login_method_of_the_command_line(
+    stack: Stack, account: str
+) -> None:
+    cf = sdk(stack, new_token(stack, "sdk-idp-e2e"))
+    providers = cf.zero_trust.identity_providers
+    secret = "e2e-client-secret-" + "k" * 16
+    created = providers.create(
+        account_id=account,
+        name="e2e SSO",
+        type="oidc",
+        config={
+            "client_id": "accessctl-e2e",
+            "client_secret": secret,
+            "issuer_url": "https://sso.example.com/realms/e2e",
+            "scopes": ["openid", "email"],
+        },
+    )
+    assert created is not None and created.id
+
+    listing = stack.accessctl("login_methods", "list", "--json").stdout
+    assert secret not in listing
+    (method,) = [m for m in json.loads(listing) if m["name"] == "e2e SSO"]
+    assert str(method["id"]) == created.id and method["client_secret_set"] is True
+    assert method["scopes"] == ["openid", "email"]
+
+    deleted = providers.delete(created.id, account_id=account)
+    assert deleted is not None and deleted.id == created.id
+    assert "e2e SSO" not in stack.accessctl("login_methods", "list").stdout

@@ -8,12 +8,25 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
+from cloudflare import Cloudflare
 from django.test import Client, TestCase
 
 from apps.api.models import Account, ApiToken
 from apps.api.tokens import api_token_create
 
 BASE = "/client/v4"
+
+
+def sdk_client(server_url: str, secret: str) -> Cloudflare:
+    """Cloudflare's own SDK against the API of the server at ``server_url`` (pytest-django's
+    ``live_server``), without retries and without a proxy from the environment."""
+    return Cloudflare(
+        api_token=secret,
+        base_url=f"{server_url}/client/v4",
+        max_retries=0,
+        http_client=httpx.Client(trust_env=False, timeout=30),
+    )
 
 
 def make_token(name: str = "ci", *, read_only: bool = False) -> tuple[ApiToken, str]:

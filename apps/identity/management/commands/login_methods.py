@@ -14,7 +14,12 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from apps.base.cli import bad_input, one_line
 from apps.identity.models import DEFAULT_SCOPES, LoginMethod
-from apps.identity.services import application_set_login_methods, login_method_create
+from apps.identity.services import (
+    LoginMethodInUse,
+    application_set_login_methods,
+    login_method_create,
+    login_method_delete,
+)
 from apps.policies.management.commands.apps import find_application
 
 
@@ -80,7 +85,9 @@ class Command(BaseCommand):
         add.add_argument("--certs-url", default="")
         listing = sub.add_parser("list", help="list login methods (never their secrets)")
         listing.add_argument("--json", action="store_true")
-        remove = sub.add_parser("remove", help="delete a login method by ID or name")
+        remove = sub.add_parser(
+            "remove", help="delete a login method by ID or name (refused while in use)"
+        )
         remove.add_argument("method", metavar="ID|NAME")
         offer = sub.add_parser("offer", help="the login methods an application offers")
         offer.add_argument("application", metavar="APP", help="application ID or name")
@@ -97,7 +104,10 @@ class Command(BaseCommand):
         elif action == "remove":
             method = find_method(options["method"])
             name = method.name
-            method.delete()
+            try:
+                login_method_delete(method=method)
+            except LoginMethodInUse as exc:
+                raise bad_input(" ".join(exc.messages)) from None
             self.stdout.write(f"Removed login method {name!r}.")
         else:
             self.offer(options)

@@ -1,0 +1,111 @@
+"""Cloudflare's own Python SDK manages login methods as identity providers:
+``client.zero_trust.identity_providers`` create, list, get, update and delete against
+accessctl's API on a live server, as an operator's script would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import cloudflare
+import pytest
+from cloudflare import Cloudflare
+
+from apps.api.models import Account
+from apps.identity.models import LoginMethod
+from tests.factories.api import make_token, sdk_client
+
+pytestmark = pytest.mark.usefixtures("transactional_db")
+
+SECRET = "sdk-client-secret-" + "z" * 16
+ISSUER = "https://sso.example.com/realms/staff"
+
+
+def sdk_with_token(server_url: str, *, read_only: bool = False) -> Iterator[Cloudflare]:
+    """The SDK with a new token, closed at the end (a kept-alive connection to the live
+    server would otherwise be closed by its thread after the test's database is gone)."""
+    _, token = make_token("sdk-read" if read_only else "sdk-idp", read_only=read_only)
+    with sdk_client(server_url, token) as cf:
+        yield cf
+
+
+@pytest.fixture
+def cf(live_server) -> Iterator[Cloudflare]:
+    yield from sdk_with_token(live_server.url)
+
+
+@pytest.fixture
+def read_only_cf(live_server) -> Iterator[Cloudflare]:
+    yield from sdk_with_token(live_server.url, read_only=True)
+
+
+def test_an_operators_script_manages_identity_providers_through_the_sdk(cf: Cloudflare) -> None:
+    providers = cf.zero_trust.identity_providers
+    account = Account.objects.current().id
+
+    created = providers.create(
+        account_id=account,
+        name="Keycloak",
+        type="oidc",
+        config={
+            "client_id": "accessctl",
+            "client_secret": SECRET,
+            "scopes": ["openid", "email"],
+            "pkce_enabled": True,
+            "email_claim_name": "email",
+            "issuer_url": ISSUER,  # accessctl's own key: sent as Cloudflare's SDK sends any
+        },
+    )
+    assert created is not None and created.id and created.name == "Keycloak"
+    assert created.type == "oidc"
+    assert created.config.client_id == "accessctl"  # type: ignore[union-attr]
+    assert created.config.scopes == ["openid", "email"]  # type: ignore[union-attr]
+    assert created.config.client_secret is None  # type: ignore[union-attr]
+    assert LoginMethod.objects.get().client_secret() == SECRET
+
+    listed = list(providers.list(account_id=account))
+    assert [p.id for p in listed] == [created.id]
+
+    got = providers.get(created.id, account_id=account)
+    assert got is not None and got.name == "Keycloak"
+
+    updated = providers.update(
+        created.id,
+        account_id=account,
+        name="Keycloak (staff)",
+        type="oidc",
+        config={"client_id": "accessctl-2", "scopes": ["openid", "email", "groups"]},
+    )
+    assert updated is not None and updated.name == "Keycloak (staff)"
+    assert updated.config.client_id == "accessctl-2"  # type: ignore[union-attr]
+    method = LoginMethod.objects.get()
+    assert (method.issuer_url, method.client_secret()) == (ISSUER, SECRET)  # kept
+
+    with pytest.raises(cloudflare.BadRequestError) as refused:
+        providers.create(
+            account_id=account,
+            name="No issuer",
+            type="oidc",
+            config={"client_id": "x", "client_secret": "y", "auth_url": "https://x.example"},
+        )
+    assert "config.issuer_url" in str(refused.value.body)
+    assert LoginMethod.objects.count() == 1
+
+    deleted = providers.delete(created.id, account_id=account)
+    assert deleted is not None and deleted.id == created.id
+    assert not LoginMethod.objects.exists()
+    with pytest.raises(cloudflare.NotFoundError):
+        providers.get(created.id, account_id=account)
+
+
+def test_a_read_only_token_gets_permission_denied_from_the_sdk(read_only_cf: Cloudflare) -> None:
+    providers = read_only_cf.zero_trust.identity_providers
+    account = Account.objects.current().id
+    assert list(providers.list(account_id=account)) == []
+    with pytest.raises(cloudflare.PermissionDeniedError):
+        providers.create(
+            account_id=account,
+            name="Refused",
+            type="oidc",
+            config={"client_id": "x", "client_secret": "y", "issuer_url": ISSUER},
+        )
+    assert not LoginMethod.objects.exists()
