@@ -13,7 +13,9 @@ Identity rule values (one definition, used by the dashboard, the CLI and the eva
 - **Everyone** (``everyone``): any person who logged in; no value;
 - **Login method** (``login_method``): the id of a login method;
 - **OIDC claim** (``oidc_claim``): ``name=value``; a claim holding a list matches when the value
-  is one of its items (``groups=admins``).
+  is one of its items (``groups=admins``). Prefixed with a login method's id and ``|``
+  (``3|groups=admins``), only a login with that method matches: the claim is that
+  provider's (Cloudflare's ``identity_provider_id`` of an OIDC claim rule).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ MAX_CLAIM_VALUES = 64  # items kept of one list claim (groups): the cookie stays
 MAX_CLAIM_LENGTH = 255  # longer values are dropped: no rule value can be longer
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 _CLAIM_NAME = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
+# A login method's id before the claim: no claim name holds "|", so the prefix is unambiguous.
+_CLAIM_SCOPE = re.compile(r"^([0-9]{1,18})\|")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +105,25 @@ def split_claim(value: str) -> tuple[str, str]:
     return name, wanted
 
 
+def split_scoped_claim(value: str) -> tuple[str | None, str, str]:
+    """An OIDC claim rule's value as (login method id or None, claim name, wanted value):
+    ``3|groups=admins`` → ``("3", "groups", "admins")``; raise when not that shape."""
+    scope = _CLAIM_SCOPE.match(value)
+    name, wanted = split_claim(value[scope.end() :] if scope else value)
+    return (scope.group(1) if scope else None), name, wanted
+
+
+def claim_rule_value(name: str, wanted: str, login_method: str | None = None) -> str:
+    """The stored value of an OIDC claim rule (see :func:`split_scoped_claim`)."""
+    return f"{login_method}|{name}={wanted}" if login_method else f"{name}={wanted}"
+
+
 def claim_names(values: list[str]) -> frozenset[str]:
     """The claim names that OIDC claim rule ``values`` compare (bad values are skipped)."""
     names: set[str] = set()
     for value in values:
         try:
-            names.add(split_claim(value)[0])
+            names.add(split_scoped_claim(value)[1])
         except InvalidRuleValue:
             continue
     return frozenset(names)
@@ -135,9 +152,12 @@ def matches_login_method(method: str, person: Person) -> tuple[bool, str]:
 
 def matches_claim(value: str, person: Person) -> tuple[bool, str]:
     try:
-        name, wanted = split_claim(value)
+        scope, name, wanted = split_scoped_claim(value)
     except InvalidRuleValue:
         return False, "the rule is not claim=value"
+    if scope is not None and person.login_method != scope:
+        used = person.login_method_name or person.login_method
+        return False, f"the claim must come from login method {scope}, not {used!r}"
     found = person.claims.get(name, ())
     if wanted in found:
         return True, f"claim {name!r} holds {wanted!r}"

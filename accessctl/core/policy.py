@@ -22,13 +22,14 @@ from accessctl.core.matching import (
 )
 from accessctl.core.people import (
     Person,
+    claim_rule_value,
     matches_claim,
     matches_email,
     matches_email_domain,
     matches_login_method,
     normalize_email,
     normalize_email_domain,
-    split_claim,
+    split_scoped_claim,
 )
 from accessctl.core.reasons import Reason
 
@@ -324,9 +325,19 @@ def describe_rule(rule: Rule) -> str:
         text = words
     elif rule.type is RuleType.EMAIL_DOMAIN:
         text = f"{words}{rule.value}"
+    elif rule.type is RuleType.OIDC_CLAIM and _is_scoped_claim(rule.value):
+        scope, name, wanted = split_scoped_claim(rule.value)
+        text = f"{words} {name}={wanted} from login method {scope}"
     else:
         text = f"{words} {rule.value}"
     return f"{_GROUP_WORDS[rule.group]}: {text}"
+
+
+def _is_scoped_claim(value: str) -> bool:
+    try:
+        return split_scoped_claim(value)[0] is not None
+    except InvalidRuleValue:
+        return False
 
 
 def normalize_rule_value(rule_type: RuleType, value: str) -> str:
@@ -371,8 +382,8 @@ def normalize_rule_value(rule_type: RuleType, value: str) -> str:
     if rule_type is RuleType.LOGIN_METHOD and not value.isdigit():
         raise InvalidRuleValue("must be the id of a login method (a number)")
     if rule_type is RuleType.OIDC_CLAIM:
-        name, wanted = split_claim(value)
-        return f"{name}={wanted}"
+        scope, name, wanted = split_scoped_claim(value)
+        return claim_rule_value(name, wanted, scope)
     return value
 
 

@@ -1,17 +1,23 @@
 """Policies in Cloudflare's shape, and back: ``decision``, ``include`` / ``require`` /
 ``exclude`` lists of rule objects, ``session_duration`` as a Go duration.
 
-Rule objects are Cloudflare's for the two certificate rules it has, and the same style for
-the project's own (docs/api.md lists them)::
+Rule objects are Cloudflare's for the rules it has, and the same style for the project's own
+certificate rules (docs/api.md lists them)::
 
     {"certificate": {}}                                   Valid Certificate
     {"common_name": {"common_name": "device-7"}}          Common Name
-    {"san_dns": {"san_dns": "*.devices.example.com"}}     SAN DNS name
-    {"san_email": {"san_email": "ops@example.com"}}
-    {"san_uri": {"san_uri": "spiffe://example.com/x"}}
+    {"san_dns": {"san_dns": "*.devices.example.com"}}     SAN DNS name (accessctl's)
+    {"san_email": {"san_email": "ops@example.com"}}       (accessctl's)
+    {"san_uri": {"san_uri": "spiffe://example.com/x"}}    (accessctl's)
     {"organizational_unit": {"organizational_unit": "Fleet"}}
     {"fingerprint_sha256": {"fingerprint_sha256": "ab12…"}}
     {"spki_sha256": {"spki_sha256": "cd34…"}}
+    {"email": {"email": "ada@example.com"}}               Emails
+    {"email_domain": {"domain": "example.com"}}           Emails ending in
+    {"everyone": {}}                                      Everyone
+    {"login_method": {"id": "3"}}                         Login method (an identity provider)
+    {"oidc": {"claim_name": "groups", "claim_value": "admins",
+              "identity_provider_id": "3"}}               OIDC claim (of that provider)
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from ninja import Schema
 from pydantic import Field
 
 from accessctl.core.durations import InvalidDuration, parse_go_duration
+from accessctl.core.people import claim_rule_value, split_scoped_claim
 from accessctl.core.policy import Decision, RuleGroup, RuleType
 from apps.api.envelope import invalid
+from apps.identity.models import LoginMethod
 from apps.policies.choices import DEFAULT_APP_SESSION_SECONDS, go_duration
 from apps.policies.models import AccessPolicy, PolicyRule
 from apps.policies.services import RuleSpec
@@ -32,15 +40,20 @@ from apps.policies.services import RuleSpec
 RuleObject = dict[str, dict[str, str]]
 
 VALID_CERTIFICATE_KEY = "certificate"
+OIDC_KEY = "oidc"
+# Rules whose object is not {"<key>": {"<key>": value}}: Cloudflare's own shapes.
+_EMPTY = {RuleType.VALID_CERTIFICATE: VALID_CERTIFICATE_KEY, RuleType.EVERYONE: "everyone"}
+_ONE_FIELD = {RuleType.EMAIL_DOMAIN: "domain", RuleType.LOGIN_METHOD: "id"}
+_OIDC_FIELDS = {"claim_name", "claim_value", "identity_provider_id"}
 RULE_TYPES: dict[str, RuleType] = {
-    (VALID_CERTIFICATE_KEY if t is RuleType.VALID_CERTIFICATE else t.value): t for t in RuleType
+    _EMPTY.get(t, OIDC_KEY if t is RuleType.OIDC_CLAIM else t.value): t for t in RuleType
 }
 RULE_KEYS = {t: key for key, t in RULE_TYPES.items()}
 DECISIONS = tuple(d.value for d in Decision)
 
 
 class PolicyIn(Schema):
-    """A policy as Cloudflare's API takes it (its certificate rules)."""
+    """A policy as Cloudflare's API takes it."""
 
     name: str = Field(max_length=10_000)
     decision: str = Field(max_length=100)
@@ -79,18 +92,43 @@ def _rules(group: RuleGroup, objects: list[RuleObject]) -> list[RuleSpec]:
         rule_type = RULE_TYPES.get(key)
         if rule_type is None:
             raise invalid(
-                f"{where}: {key!r} is not a rule accessctl has; it has the certificate rules "
+                f"{where}: {key!r} is not a rule accessctl has; it has "
                 f"{', '.join(sorted(RULE_TYPES))}."
             )
-        if rule_type is RuleType.VALID_CERTIFICATE:
-            if body:
-                raise invalid(f'{where}: "certificate" takes an empty object.')
-            specs.append((group.value, rule_type.value, ""))
-            continue
-        if set(body) != {key}:
-            raise invalid(f'{where}: write it as {{"{key}": {{"{key}": "…"}}}}.')
-        specs.append((group.value, rule_type.value, body[key]))
+        if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
+            raise invalid(f"{where}: {key!r} takes an object of strings.")
+        specs.append((group.value, rule_type.value, _rule_value(where, key, rule_type, body)))
     return specs
+
+
+def _rule_value(where: str, key: str, rule_type: RuleType, body: dict[str, str]) -> str:
+    """The stored value of one rule object's body (checked further by the policies service)."""
+    if rule_type in _EMPTY:
+        if body:
+            raise invalid(f'{where}: "{key}" takes an empty object.')
+        return ""
+    if rule_type is RuleType.OIDC_CLAIM:
+        if not {"claim_name", "claim_value"} <= set(body) <= _OIDC_FIELDS:
+            raise invalid(
+                f'{where}: write it as {{"oidc": {{"claim_name": "groups", "claim_value": '
+                f'"admins", "identity_provider_id": "<id>"}}}} (identity_provider_id optional).'
+            )
+        provider = body.get("identity_provider_id") or None
+        if provider is not None:
+            _login_method(where, provider)
+        return claim_rule_value(body["claim_name"].strip(), body["claim_value"].strip(), provider)
+    field = _ONE_FIELD.get(rule_type, key)
+    if set(body) != {field}:
+        raise invalid(f'{where}: write it as {{"{key}": {{"{field}": "…"}}}}.')
+    if rule_type is RuleType.LOGIN_METHOD:
+        _login_method(where, body[field])
+    return body[field]
+
+
+def _login_method(where: str, given: str) -> None:
+    """400 unless ``given`` is the id of a login method (an identity provider)."""
+    if not given.isdigit() or not LoginMethod.objects.filter(pk=int(given)).exists():
+        raise invalid(f"{where}: {given!r} is not the id of an identity provider.")
 
 
 def policy_fields(body: PolicyIn) -> dict[str, Any]:
@@ -126,8 +164,15 @@ def duration_seconds(text: str, field: str) -> int:
 
 
 def rule_object(rule: PolicyRule) -> RuleObject:
-    key = RULE_KEYS[RuleType(rule.type)]
-    return {key: {} if rule.type == RuleType.VALID_CERTIFICATE else {key: rule.value}}
+    rule_type = RuleType(rule.type)
+    key = RULE_KEYS[rule_type]
+    if rule_type in _EMPTY:
+        return {key: {}}
+    if rule_type is RuleType.OIDC_CLAIM:
+        scope, name, wanted = split_scoped_claim(rule.value)
+        claim = {"claim_name": name, "claim_value": wanted}
+        return {key: claim | ({"identity_provider_id": scope} if scope else {})}
+    return {key: {_ONE_FIELD.get(rule_type, key): rule.value}}
 
 
 def policy_out(policy: AccessPolicy, precedence: int | None = None) -> dict[str, Any]:

@@ -48,6 +48,8 @@ IDENTITY_VALUES = [
     (METHOD, "1", "2"),
     (CLAIM, "groups=engineers", "groups=admins"),
     (CLAIM, "department=research", "department=sales"),
+    # The claim of one login method (ADA logged in with login method 1).
+    (CLAIM, "1|groups=engineers", "2|groups=engineers"),
 ]
 TYPES = [pytest.param(t, yes, no, id=f"{t.value}:{yes}") for t, yes, no in IDENTITY_VALUES]
 
@@ -165,6 +167,7 @@ def test_claim_values_keep_strings_numbers_and_list_items_only():
         (METHOD, "3", "3"),
         (CLAIM, "groups = admins", "groups=admins"),
         (CLAIM, "groups=admins", "groups=admins"),
+        (CLAIM, "3|groups = admins", "3|groups=admins"),
     ],
 )
 def test_identity_rule_values_are_stored_normalized(rule_type, given, stored):
@@ -185,6 +188,9 @@ def test_identity_rule_values_are_stored_normalized(rule_type, given, stored):
         (CLAIM, "groups"),
         (CLAIM, "=admins"),
         (CLAIM, "groups="),
+        (CLAIM, "okta|groups=admins"),
+        (CLAIM, "3|"),
+        (CLAIM, "3|=admins"),
     ],
 )
 def test_identity_rule_values_that_mean_nothing_are_refused(rule_type, given):
@@ -234,6 +240,10 @@ def test_the_tester_explains_identity_rules_with_and_without_a_login():
         (CoreRule(INC, EVERYONE, ""), "Include: Everyone"),
         (CoreRule(EXC, METHOD, "2"), "Exclude: Login method 2"),
         (CoreRule(INC, CLAIM, "groups=admins"), "Include: OIDC claim groups=admins"),
+        (
+            CoreRule(INC, CLAIM, "3|groups=admins"),
+            "Include: OIDC claim groups=admins from login method 3",
+        ),
     ],
 )
 def test_identity_rules_read_as_the_dashboard_lists_them(rule, words):
