@@ -144,6 +144,7 @@ def person_from(method: LoginMethod, userinfo: Mapping[str, Any]) -> Person:
         subject=str(uuid.uuid5(_PERSON_NAMESPACE, f"{method.issuer_url}|{subject}")),
         login_method=str(method.pk),
         login_method_name=method.name,
+        login_method_type=method.type,
         groups=groups,
         claims=claims,
     )

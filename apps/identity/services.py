@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.identity.models import ApplicationLoginMethod, LoginMethod
+from apps.identity.models import ApplicationLoginMethod, LoginMethod, LoginMethodType
 from apps.policies.models import Application
 
 if TYPE_CHECKING:
@@ -22,9 +22,10 @@ logger = logging.getLogger(__name__)
 def login_method_create(
     *,
     name: str,
-    issuer_url: str,
-    client_id: str,
-    client_secret: str,
+    type: str = LoginMethodType.OIDC,
+    issuer_url: str = "",
+    client_id: str = "",
+    client_secret: str = "",
     scopes: str = "",
     pkce_enabled: bool = True,
     email_claim_name: str = "email",
@@ -34,10 +35,11 @@ def login_method_create(
     certs_url: str = "",
     user: User | None = None,
 ) -> LoginMethod:
-    """Validate and save an OpenID Connect login method; raise ``ValidationError`` keyed by
-    field and write nothing."""
+    """Validate and save a login method (OpenID Connect, or a one-time PIN, which takes only
+    a name); raise ``ValidationError`` keyed by field and write nothing."""
     method = LoginMethod(
         name=name,
+        type=type,
         issuer_url=issuer_url,
         client_id=client_id,
         scopes=scopes or LoginMethod._meta.get_field("scopes").get_default(),
@@ -55,11 +57,12 @@ def login_method_create(
         method.full_clean()
     except ValidationError as exc:
         errors = dict(exc.message_dict)
-    if not client_secret:
+    if not client_secret and not method.is_one_time_pin:
         errors.setdefault("client_secret", []).append("A client secret is required.")
     if errors:
         raise ValidationError(errors)
-    method.set_client_secret(client_secret)
+    if client_secret and not method.is_one_time_pin:
+        method.set_client_secret(client_secret)
     method.save()
     logger.info("login method created id=%s name=%r", method.pk, method.name)
     return method
