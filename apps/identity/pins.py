@@ -15,16 +15,22 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hmac
+import logging
 import secrets
+import smtplib
 import uuid
 from dataclasses import dataclass
 from hashlib import sha256
 
+from django.core.mail import BadHeaderError, EmailMessage
 from django.db import transaction
 from django.db.models import F
+from django.template.loader import render_to_string
 
 from apps.base import sealing
 from apps.identity.models import LoginMethod, PinChallenge, PinRequest
+
+logger = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
 CODE_SECONDS = 600
@@ -141,4 +147,21 @@ def pin_request_allow(*, email: str, client: str, now: dt.datetime) -> bool:
     ):
         return False
     PinRequest.objects.create(created_at=now, address_hmac=address, client=client[:64])
+    return True
+
+
+def pin_mail_send(*, to: str, code: str, application: str, hostname: str) -> bool:
+    """Mail ``code`` through Django's email backend (``EMAIL_URL``); False when the mail
+    could not be handed over (logged: the page must not tell the person anything else)."""
+    context = {"code": code, "application": application, "hostname": hostname}
+    message = EmailMessage(
+        subject=f"{code} is your sign-in code for {application}",
+        body=render_to_string("identity/pin_mail.txt", context),
+        to=[to],
+    )
+    try:
+        message.send()
+    except (OSError, smtplib.SMTPException, BadHeaderError) as exc:
+        logger.error("one-time PIN mail to %s not sent: %s", to, exc)
+        return False
     return True
