@@ -20,6 +20,7 @@ from apps.identity.models import LoginMethodType, PinChallenge
 from apps.identity.services import login_method_create
 from tests.factories.hosts import HOST
 from tests.factories.identity import add_identity_policy, add_login_method
+from tests.factories.smtp import code_in
 from tests.identity.browser import Browser, Page
 
 pytestmark = pytest.mark.django_db
@@ -55,9 +56,7 @@ def ask_code(browser: Browser, email: str) -> Page:
 
 def mailed_code(to: str) -> str:
     (message,) = [m for m in mail.outbox if m.to == [to]]
-    found = re.search(r"^\s+(\d{6})$", message.body, re.M)
-    assert found, message.body
-    return found.group(1)
+    return code_in(message.body)
 
 
 def other_than(code: str) -> str:
