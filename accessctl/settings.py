@@ -67,6 +67,8 @@ ALLOWED_HOSTS = env.list(
     default=[] if PRODUCTION else ["localhost", ".localhost", "127.0.0.1", "[::1]", "testserver"],
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The login pages' forms (the one-time PIN) answer a missing token with a page of the product.
+CSRF_FAILURE_VIEW = "apps.identity.views.csrf_failure"
 
 INSTALLED_APPS = [
     "apps.console.apps.ConsoleAdminConfig",

@@ -27,7 +27,6 @@ from apps.identity.flow import LoginProblem, LoginTarget, login_target, pin_pers
 from apps.identity.forms import PinCodeForm, PinEmailForm
 from apps.identity.models import LoginMethod
 from apps.identity.views import (
-    MISMATCH,
     NO_METHOD,
     again_url,
     choose,
@@ -42,6 +41,11 @@ logger = logging.getLogger(__name__)
 
 _PENDING = "accessctl-pin"  # the session key of the code this browser asked for
 
+NOT_HERE = LoginProblem(
+    "This sign-in does not belong to this browser",
+    "No code was asked for in this browser (or it was asked for in another one). Open the "
+    "application again to ask for a code.",
+)
 TOO_MANY = LoginProblem(
     "Too many codes asked for",
     f"No more codes are sent to this address, or from your network, for now. Use the code "
@@ -122,14 +126,14 @@ def pin_code(request: HttpRequest) -> HttpResponseBase:
     asked = isinstance(pending, dict)
     if request.method == "GET":
         if not asked:
-            raise MISMATCH
+            raise NOT_HERE
         return _code_page(
             request, pending, PinCodeForm(initial={"challenge": pending["challenge"]})
         )
     form = PinCodeForm(request.POST)
     challenge_id = str(request.POST.get("challenge", ""))
     if not asked or pending["challenge"] != challenge_id:
-        raise once_used(request, challenge_id, USED, MISMATCH)
+        raise once_used(request, challenge_id, USED, NOT_HERE)
     target = login_target(pending["hostname"], pending["redirect_url"])
     if not form.is_valid():
         return _code_page(request, pending, form, status=400)

@@ -27,6 +27,7 @@ from authlib.common.errors import AuthlibBaseError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from joserfc.errors import JoseError
@@ -115,6 +116,20 @@ def login_page(view: _View) -> _View:
             return _problem(request, LoginProblem("Sign-in is unavailable", str(exc), 503))
 
     return never_cache(page)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a login page's form posted without its token (a page kept open
+    for long, cookies refused) gets a page of the product; elsewhere, Django's own page."""
+    if request.path.startswith("/cdn-cgi/access/"):
+        problem = LoginProblem(
+            "This form has expired",
+            "The page was open for too long, or this browser refused its cookie. Open the "
+            "application again to sign in (and allow cookies for this site).",
+            403,
+        )
+        return _problem(request, problem)
+    return django_csrf_failure(request, reason)
 
 
 def offered_methods(target: LoginTarget) -> list[LoginMethod]:

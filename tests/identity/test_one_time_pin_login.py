@@ -155,7 +155,7 @@ def test_the_code_form_of_another_browser_is_refused(device, second_layer):
     _, own = thief.form(thief.open(APP))  # a session and a CSRF token of its own
     url, stolen = thief.form(form, code=mailed_code(ADA))
     page = thief.open(url, data={**stolen, "csrfmiddlewaretoken": own["csrfmiddlewaretoken"]})
-    assert page.status == 400 and "does not belong to this browser" in page.text
+    assert page.status == 400 and "No code was asked for in this browser" in page.text
     assert not thief.cookie(HOST)
 
 
@@ -181,6 +181,7 @@ def test_the_forms_are_refused_without_their_csrf_token(second_layer, pin_method
         {"email": ADA, "method": pin_method.pk},
     )
     assert answer.status_code == 403
+    assert "This form has expired" in answer.content.decode()
     assert not mail.outbox
 
 
