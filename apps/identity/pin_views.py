@@ -66,6 +66,13 @@ EXHAUSTED = LoginProblem(
     403,
 )
 
+_PROBLEMS = {
+    pins.Checked.USED: USED,
+    pins.Checked.EXHAUSTED: EXHAUSTED,
+    pins.Checked.EXPIRED: EXPIRED,
+    pins.Checked.UNKNOWN: EXPIRED,  # deleted once expired
+}
+
 
 def _pin_method(target: LoginTarget, method_id: object) -> LoginMethod:
     method = next(
@@ -148,18 +155,12 @@ def pin_code(request: HttpRequest) -> HttpResponseBase:
         )
         return _code_page(request, pending, form, status=400)
     del request.session[_PENDING]
-    mark_used(request, challenge_id)
-    problems = {
-        pins.Checked.USED: USED,
-        pins.Checked.EXHAUSTED: EXHAUSTED,
-        pins.Checked.EXPIRED: EXPIRED,
-        pins.Checked.UNKNOWN: EXPIRED,  # deleted once expired
-    }
     if checked.result is not pins.Checked.CORRECT or checked.challenge is None:
-        raise problems[checked.result].again(again_url(target))
-    method = checked.challenge.login_method
-    if not method.enabled:
-        raise NO_METHOD
+        raise _PROBLEMS[checked.result].again(again_url(target))
+    mark_used(request, challenge_id)
+    # Still a method the application offers, and enabled (the operator may have changed it
+    # since the code was mailed).
+    method = _pin_method(target, str(checked.challenge.login_method_id))
     try:
         return sign_in(request, target, pin_person(method, checked.challenge.email))
     except LoginProblem as problem:

@@ -281,7 +281,6 @@ def test_a_person_signs_in_with_a_code_mailed_to_them(chromium, site):
         identity = page.goto(f"https://{APP}:{site['port']}/cdn-cgi/access/get-identity").json()
         assert identity["email"] == "ada@example.com"
         assert identity["idp"]["type"] == "onetimepin"
-        page.go_back()
         page.goto(f"https://{AUTH}:{site['port']}/cdn-cgi/access/pin")
         assert "No code was asked for in this browser" in page.content()
         _shot(page, "pin-refused")

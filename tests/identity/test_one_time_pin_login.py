@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from apps.console.servers import free_port
 from apps.identity.models import LoginMethodType, PinChallenge
-from apps.identity.services import login_method_create
+from apps.identity.services import application_set_login_methods, login_method_create
+from apps.policies.models import Application
 from tests.factories.hosts import HOST
 from tests.factories.identity import add_identity_policy, add_login_method
 from tests.factories.smtp import code_in
@@ -204,3 +205,14 @@ def test_a_disabled_method_is_no_longer_offered_nor_accepted(browser, second_lay
     pin_method.save()
     page = browser.submit(page, code=mailed_code(ADA))
     assert page.status == 503 and "No login method is available" in page.text
+
+
+def test_a_code_no_longer_works_once_the_application_stops_offering_the_method(
+    browser, second_layer
+):
+    page = ask_code(browser, ADA)
+    other = add_login_method("https://sso.example.com", "other", "secret", name="Other IdP")
+    application_set_login_methods(application=Application.objects.get(), methods=[other])
+    page = browser.submit(page, code=mailed_code(ADA))
+    assert page.status == 503 and "No login method is available" in page.text
+    assert not browser.cookie(HOST)
