@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import display_for_value
 from django.db import models
 from django.http import HttpRequest
 
@@ -96,7 +97,7 @@ class LoginMethodAdmin(_LoginMethodAdminBase):
     """Identity providers people log in with (OpenID Connect), and the one-time PIN."""
 
     form = LoginMethodForm
-    list_display = ["name", "type", "issuer_url", "client_id", "pkce_enabled", "enabled"]
+    list_display = ["name", "type", "issuer_url", "client_id", "pkce", "enabled"]
     list_filter = ["type", "enabled"]
     search_fields = ["name", "issuer_url", "client_id"]
     readonly_fields = ["id", "type"]
@@ -127,6 +128,13 @@ class LoginMethodAdmin(_LoginMethodAdminBase):
         ),
         ("Claims", {"fields": ["email_claim_name", "groups_claim_name"]}),
     ]
+
+    @admin.display(description="PKCE (S256)", ordering="pkce_enabled")
+    def pkce(self, obj: LoginMethod) -> str:
+        """The PKCE icon of an OpenID Connect method; nothing for a one-time PIN."""
+        if obj.is_one_time_pin:
+            return self.get_empty_value_display()
+        return str(display_for_value(obj.pkce_enabled, "", boolean=True))
 
     @staticmethod
     def kind_of(request: HttpRequest, obj: LoginMethod | None) -> str:
