@@ -67,6 +67,8 @@ ALLOWED_HOSTS = env.list(
     default=[] if PRODUCTION else ["localhost", ".localhost", "127.0.0.1", "[::1]", "testserver"],
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The login pages' forms (the one-time PIN) answer a missing token with a page of the product.
+CSRF_FAILURE_VIEW = "apps.identity.views.csrf_failure"
 
 INSTALLED_APPS = [
     "apps.console.apps.ConsoleAdminConfig",
@@ -315,6 +317,8 @@ vars().update(
     env.email_url("EMAIL_URL", default="smtp://localhost:25" if PRODUCTION else "consolemail://")
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="accessctl@localhost")
+# Seconds to wait for the mail server: a one-time PIN is mailed while its page waits.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
 
 # Seconds a log line may wait in memory before it is written to stderr (with the lines logged
 # meanwhile); 0 writes every line at once. Lines are always written at a clean exit.

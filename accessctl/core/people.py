@@ -40,7 +40,8 @@ class Person:
     """A person as a login established them.
 
     ``subject`` is stable per person (derived from the identity provider and its ``sub``);
-    ``login_method`` is the id of the login method used (as text); ``claims`` holds the
+    ``login_method`` is the id of the login method used (as text), ``login_method_type``
+    its kind (``oidc``, ``onetimepin``: Cloudflare's idp ``type``); ``claims`` holds the
     claims policies may compare (each as a tuple of strings, a list claim with its items).
     """
 
@@ -48,6 +49,7 @@ class Person:
     subject: str
     login_method: str
     login_method_name: str = ""
+    login_method_type: str = ""
     groups: tuple[str, ...] = ()
     claims: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 

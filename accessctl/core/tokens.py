@@ -261,7 +261,11 @@ def _person_claims(person: Person, identity_nonce: str) -> dict[str, Any]:
     claims: dict[str, Any] = {
         "email": person.email,
         "identity_nonce": identity_nonce,
-        "idp": {"id": person.login_method, "name": person.login_method_name},
+        "idp": {
+            "id": person.login_method,
+            "name": person.login_method_name,
+            "type": person.login_method_type,
+        },
     }
     if person.groups:
         claims["groups"] = list(person.groups)
@@ -289,6 +293,7 @@ def _person_of(payload: Mapping[str, Any], subject: str) -> Person | None:
         subject=subject,
         login_method=str(idp.get("id", "")),
         login_method_name=str(idp.get("name", "")),
+        login_method_type=str(idp.get("type", "")),
         groups=tuple(g for g in groups if isinstance(g, str)) if isinstance(groups, list) else (),
         claims=claims,
     )

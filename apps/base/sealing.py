@@ -3,7 +3,8 @@
 
 Stored as ``nonce || ciphertext``; ``bound_to`` (a key id, a row's name) is the associated
 data, so a sealed value copied onto another row does not open. Used for the token signing
-keys (``apps.tokens.keys``) and the login methods' client secrets (``apps.identity``).
+keys (``apps.tokens.keys``) and the login methods' client secrets (``apps.identity``);
+:func:`derived_key` alone keys the HMAC of the one-time PINs (``apps.identity.pins``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ class Purpose:
     info: bytes
 
 
-def _key(purpose: Purpose) -> bytes:
+def derived_key(purpose: Purpose) -> bytes:
+    """A 32-byte key of its own for ``purpose``, derived from
+    ``ACCESSCTL_KEY_ENCRYPTION_SECRET`` (also to key an HMAC: the one-time PINs' digests);
+    raise :class:`SealError` when no secret is configured."""
     secret = access_settings().key_encryption_secret
     if not secret:
         raise SealError("ACCESSCTL_KEY_ENCRYPTION_SECRET is empty")
@@ -45,14 +49,14 @@ def _key(purpose: Purpose) -> bytes:
 def seal(plaintext: bytes, *, purpose: Purpose, bound_to: str) -> bytes:
     """Encrypt ``plaintext`` for storage."""
     nonce = os.urandom(_NONCE_BYTES)
-    return nonce + AESGCM(_key(purpose)).encrypt(nonce, plaintext, bound_to.encode())
+    return nonce + AESGCM(derived_key(purpose)).encrypt(nonce, plaintext, bound_to.encode())
 
 
 def unseal(sealed: bytes | memoryview, *, purpose: Purpose, bound_to: str) -> bytes:
     """Decrypt a stored value; raise :class:`SealError` when it cannot be opened."""
     data = bytes(sealed)
     try:
-        return AESGCM(_key(purpose)).decrypt(
+        return AESGCM(derived_key(purpose)).decrypt(
             data[:_NONCE_BYTES], data[_NONCE_BYTES:], bound_to.encode()
         )
     except InvalidTag:

@@ -245,7 +245,11 @@ def identity_of(claims: SessionClaims) -> dict[str, Any]:
             "email": person.email,
             "user_uuid": claims.subject,
             "identity_nonce": claims.identity_nonce,
-            "idp": {"id": person.login_method, "name": person.login_method_name},
+            "idp": {
+                "id": person.login_method,
+                "name": person.login_method_name,
+                "type": person.login_method_type,
+            },
             "groups": list(person.groups),
         }
     return answer

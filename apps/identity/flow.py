@@ -24,11 +24,16 @@ _PERSON_NAMESPACE = uuid.UUID("5b0c3c52-4c1f-4f0a-9a57-7e6f3d0b8a11")
 class LoginProblem(Exception):
     """A login that cannot go on; ``title`` and ``message`` are shown on a page."""
 
-    def __init__(self, title: str, message: str, status: int = 400) -> None:
+    def __init__(self, title: str, message: str, status: int = 400, again_url: str = "") -> None:
         super().__init__(title)
         self.title = title
         self.message = message
         self.status = status
+        self.again_url = again_url
+
+    def again(self, url: str) -> LoginProblem:
+        """The same problem, with a link to sign in again at ``url``."""
+        return LoginProblem(self.title, self.message, self.status, url)
 
 
 INVALID_LINK = LoginProblem(
@@ -106,6 +111,19 @@ def lacks_compared_claims(person: Person, application: ApplicationConfig) -> boo
     return not claims_compared([application]) <= person.claims.keys()
 
 
+def pin_person(method: LoginMethod, email: str) -> Person:
+    """The :class:`Person` a one-time PIN established: the address the code was mailed to
+    (its ``sub`` derived from the address, stable per person)."""
+    email = email.lower()
+    return Person(
+        email=email,
+        subject=str(uuid.uuid5(_PERSON_NAMESPACE, f"onetimepin|{email}")),
+        login_method=str(method.pk),
+        login_method_name=method.name,
+        login_method_type=method.type,
+    )
+
+
 def person_from(method: LoginMethod, userinfo: Mapping[str, Any]) -> Person:
     """The :class:`Person` of a validated ID token; raise :class:`LoginProblem` without a
     usable email.
@@ -144,6 +162,7 @@ def person_from(method: LoginMethod, userinfo: Mapping[str, Any]) -> Person:
         subject=str(uuid.uuid5(_PERSON_NAMESPACE, f"{method.issuer_url}|{subject}")),
         login_method=str(method.pk),
         login_method_name=method.name,
+        login_method_type=method.type,
         groups=groups,
         claims=claims,
     )

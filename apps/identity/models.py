@@ -1,14 +1,20 @@
 """Login methods: the identity providers people log in with (Settings → Login methods).
 
-A :class:`LoginMethod` of type OpenID Connect names an issuer (its discovery document at
+A :class:`LoginMethod` is OpenID Connect or a one-time PIN by email (Cloudflare's
+``onetimepin``: accessctl mails the code itself and needs nothing more). One of type OpenID
+Connect names an issuer (its discovery document at
 ``<issuer>/.well-known/openid-configuration``, unless explicit authorization, token and JWKS
 URLs are given), a client id and secret, scopes, PKCE, and which claims carry the email and
 the groups. The client secret is stored only encrypted (``apps.base.sealing``) and is never
 shown back. :class:`ApplicationLoginMethod` rows say which methods an application offers;
-an application with none offers every enabled method.
+an application with none offers every enabled method. :class:`PinChallenge` rows are the
+codes mailed (only their HMAC kept) and :class:`PinRequest` rows count the requests for them
+(``apps.identity.pins``), in the database so that every node shares both.
 """
 
 from __future__ import annotations
+
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -48,6 +54,7 @@ class LoginMethodType(models.TextChoices):
     """Kinds of login method (Cloudflare's ``type`` of an identity provider)."""
 
     OIDC = "oidc", "OpenID Connect"
+    ONETIMEPIN = "onetimepin", "One-time PIN"
 
 
 class LoginMethodQuerySet(models.QuerySet["LoginMethod"]):
@@ -69,6 +76,7 @@ class LoginMethod(AuditedModel):
     issuer_url = models.URLField(
         "Issuer URL",
         max_length=500,
+        blank=True,
         help_text="The provider's issuer, e.g. https://login.example.com/realms/staff. Its "
         "discovery document (/.well-known/openid-configuration) gives the other URLs unless "
         "they are set below; ID tokens must carry this iss.",
@@ -78,7 +86,7 @@ class LoginMethod(AuditedModel):
     certs_url = models.URLField(
         "JWKS URL", max_length=500, blank=True, help_text="The provider's signing keys."
     )
-    client_id = models.CharField("Client ID", max_length=255)
+    client_id = models.CharField("Client ID", max_length=255, blank=True)
     encrypted_client_secret = models.BinaryField(editable=False, default=b"")
     scopes = models.CharField(
         max_length=255,
@@ -109,9 +117,19 @@ class LoginMethod(AuditedModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_one_time_pin(self) -> bool:
+        return self.type == LoginMethodType.ONETIMEPIN
+
     def clean(self) -> None:
-        """Explicit URLs come as a set of three; claim names and scopes are checked."""
+        """OpenID Connect needs an issuer and a client id; explicit URLs come as a set of
+        three; claim names and scopes are checked. A one-time PIN needs none of them."""
+        if self.is_one_time_pin:
+            return
         errors: dict[str, str] = {}
+        for field in ("issuer_url", "client_id"):
+            if not getattr(self, field):
+                errors[field] = "Required for OpenID Connect."
         explicit = [self.auth_url, self.token_url, self.certs_url]
         if any(explicit) and not all(explicit):
             message = "Give the authorization, token and JWKS URLs together, or none of them."
@@ -198,3 +216,40 @@ class ApplicationLoginMethod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application} offers {self.login_method}"
+
+
+class PinChallenge(models.Model):
+    """A one-time PIN mailed to ``email``: only its HMAC is kept (``apps.identity.pins``),
+    valid until ``expires_at``, dead after too many wrong attempts, used once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    login_method = models.ForeignKey(
+        LoginMethod, on_delete=models.CASCADE, related_name="pin_challenges"
+    )
+    email = models.CharField(max_length=254)
+    code_hmac = models.CharField("HMAC-SHA256 of the code", max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "one-time PIN"
+
+    def __str__(self) -> str:
+        return f"one-time PIN for {self.email}"
+
+
+class PinRequest(models.Model):
+    """One granted request for a one-time PIN, counted per address and per client (the
+    address kept as an HMAC only)."""
+
+    created_at = models.DateTimeField(db_index=True)
+    address_hmac = models.CharField(max_length=64, db_index=True)
+    client = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        verbose_name = "one-time PIN request"
+
+    def __str__(self) -> str:
+        return f"PIN request from {self.client} at {self.created_at:%Y-%m-%d %H:%M}"

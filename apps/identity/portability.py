@@ -1,12 +1,13 @@
-"""The identity section of ``accessctl export``: the login methods (OpenID Connect issuer and
-URLs, client id, scopes, claims, PKCE; the client secret only in its encrypted form, as stored)
-and which of them each application offers (by the application's AUD tag, restored by the
-policies section before this one).
+"""The identity section of ``accessctl export``: the login methods (their type; for OpenID
+Connect the issuer and URLs, client id, scopes, claims, PKCE, and the client secret only in its
+encrypted form, as stored; a one-time PIN method has no secret) and which of them each
+application offers (by the application's AUD tag, restored by the policies section before
+this one).
 
 A client secret must decrypt with this server's ``ACCESSCTL_KEY_ENCRYPTION_SECRET``, or the
 import is refused. ``--without-secrets`` leaves the secrets out: the methods come back
 disabled and without a secret, so that they log nobody in until an operator enters the secret
-and enables them; the import says so.
+and enables them; the import says so (one-time PIN methods come back as they were).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def dump(options: ExportOptions) -> dict[str, Any]:
             **{field: getattr(method, field) for field in (*_TEXTS, *_CLAIMS)},
             "pkce_enabled": method.pkce_enabled,
         }
-        if options.secrets:
+        if options.secrets and not method.is_one_time_pin:
             entry["encrypted_client_secret"] = base64.b64encode(
                 bytes(method.encrypted_client_secret)
             ).decode()
@@ -71,6 +72,8 @@ def _method(item: Reader, context: ImportContext) -> tuple[LoginMethod, bool]:
         method.full_clean()
     except ValidationError as exc:
         raise item.refuse(f"{method.name[:100]!r}: {one_line(exc)}") from None
+    if method.is_one_time_pin:
+        return method, False  # it mails its codes itself: no secret to carry
     if "encrypted_client_secret" not in item.keys():
         if context.secrets:
             raise item.refuse("missing (a string expected)", "encrypted_client_secret")

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.identity.models import DEFAULT_SCOPES, ApplicationLoginMethod, LoginMethod
+from apps.identity.models import (
+    DEFAULT_SCOPES,
+    ApplicationLoginMethod,
+    LoginMethod,
+    LoginMethodType,
+)
 from apps.policies.models import Application
 
 if TYPE_CHECKING:
@@ -25,9 +30,10 @@ logger = logging.getLogger(__name__)
 def login_method_create(
     *,
     name: str,
-    issuer_url: str,
-    client_id: str,
-    client_secret: str,
+    type: str = LoginMethodType.OIDC,
+    issuer_url: str = "",
+    client_id: str = "",
+    client_secret: str = "",
     scopes: str = "",
     pkce_enabled: bool = True,
     email_claim_name: str = "email",
@@ -38,10 +44,11 @@ def login_method_create(
     enabled: bool = True,
     user: User | None = None,
 ) -> LoginMethod:
-    """Validate and save an OpenID Connect login method; raise ``ValidationError`` keyed by
-    field and write nothing."""
+    """Validate and save a login method (OpenID Connect, or a one-time PIN, which takes only
+    a name); raise ``ValidationError`` keyed by field and write nothing."""
     method = LoginMethod(
         name=name,
+        type=type,
         issuer_url=issuer_url,
         client_id=client_id,
         scopes=scopes or DEFAULT_SCOPES,
@@ -128,11 +135,11 @@ def _save_checked(method: LoginMethod, client_secret: str) -> None:
         method.full_clean()
     except ValidationError as exc:
         errors = dict(exc.message_dict)
-    if not client_secret and not method.has_client_secret:
+    if not client_secret and not method.has_client_secret and not method.is_one_time_pin:
         errors.setdefault("client_secret", []).append("A client secret is required.")
     if errors:
         raise ValidationError(errors)
-    if client_secret:
+    if client_secret and not method.is_one_time_pin:
         method.set_client_secret(client_secret)
     method.save()
 

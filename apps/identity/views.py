@@ -1,20 +1,24 @@
 """The login pages on the authentication hostname (``ACCESSCTL_AUTH_HOSTNAME``).
 
 - ``/cdn-cgi/access/login/<app hostname>?redirect_url=…``: the application's login methods
-  (one method: straight to it); a person with a valid global session goes straight back;
+  (one OpenID Connect method: straight to it; a one-time PIN: its email form); a person with
+  a valid global session goes straight back;
 - ``/cdn-cgi/access/callback``: the identity provider's answer. State, nonce and PKCE are
-  checked (Authlib); the person is admitted when a policy could let them in; the global
-  session is set here and the browser goes to the application's
+  checked (Authlib), then :func:`sign_in`: the person is admitted when a policy could let
+  them in; the global session is set here and the browser goes to the application's
   ``/cdn-cgi/access/authorized`` with a single-use code (``apps.tokens.handoff``).
 
+The one-time PIN's pages are in ``apps.identity.pin_views`` and end with :func:`sign_in` too.
 Every failure is a page of the product (``gateway/login_problem.html``), never a 500.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -23,6 +27,7 @@ from authlib.common.errors import AuthlibBaseError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from joserfc.errors import JoseError
@@ -40,6 +45,7 @@ from apps.identity.flow import (
     login_target,
     person_from,
 )
+from apps.identity.forms import PinEmailForm
 from apps.identity.models import LoginMethod
 from apps.policies.models import Application
 from apps.tokens import keys, sessions
@@ -78,23 +84,56 @@ NO_METHOD = LoginProblem(
 )
 
 
-def _problem(request: HttpRequest, problem: LoginProblem, again: str = "") -> HttpResponse:
+def _problem(request: HttpRequest, problem: LoginProblem) -> HttpResponse:
     response = render(
         request,
         "gateway/login_problem.html",
-        {"title": problem.title, "message": problem.message, "again_url": again},
+        {"title": problem.title, "message": problem.message, "again_url": problem.again_url},
         status=problem.status,
     )
     response["Cache-Control"] = "no-store"
     return response
 
 
-def _only_on_auth_host(request: HttpRequest) -> None:
-    if not is_auth_host(request.get_host()):
-        raise Http404("the login pages are served on the authentication hostname")
+_View = Callable[..., HttpResponseBase]
 
 
-def _methods(target: LoginTarget) -> list[LoginMethod]:
+def login_page(view: _View) -> _View:
+    """A page of the login flow: on the authentication hostname only (404 elsewhere), never
+    cached, and a :class:`LoginProblem` raised in it (or a signing key that cannot be used)
+    answered with a page of the product."""
+
+    @functools.wraps(view)
+    def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not is_auth_host(request.get_host()):
+            raise Http404("the login pages are served on the authentication hostname")
+        try:
+            return view(request, *args, **kwargs)
+        except LoginProblem as problem:
+            return _problem(request, problem)
+        except keys.SigningKeyUnavailable as exc:
+            logger.error("login unavailable: %s", exc)
+            return _problem(request, LoginProblem("Sign-in is unavailable", str(exc), 503))
+
+    return never_cache(page)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a login page's form posted without its token (a page kept open
+    for long, cookies refused) gets a page of the product; elsewhere, Django's own page."""
+    if request.path.startswith("/cdn-cgi/access/"):
+        problem = LoginProblem(
+            "This form has expired",
+            "The page was open for too long, or this browser refused its cookie. Open the "
+            "application again to sign in (and allow cookies for this site).",
+            403,
+        )
+        return _problem(request, problem)
+    return django_csrf_failure(request, reason)
+
+
+def offered_methods(target: LoginTarget) -> list[LoginMethod]:
+    """The enabled login methods the application of ``target`` offers."""
     application = Application.objects.filter(pk=target.application.id).first()
     if application is None:
         return []
@@ -110,51 +149,67 @@ def _ended() -> frozenset[str]:
     return snapshot.ended_sessions if snapshot is not None else frozenset()
 
 
-@never_cache
+@login_page
 @require_GET
 def login(request: HttpRequest, hostname: str) -> HttpResponseBase:
     """The login page of one application (see the module doc)."""
-    _only_on_auth_host(request)
-    try:
-        target = login_target(hostname, request.GET.get("redirect_url", ""))
-        methods = _methods(target)
-        if not methods:
-            raise NO_METHOD
-        org = sessions.org_session_check(request.COOKIES.get(sessions.COOKIE_NAME), ended=_ended())
-        offered = {str(m.pk) for m in methods}
-        if org is not None and org.person is not None and org.person.login_method in offered:
-            # Signed in already (the global session): no provider round trip, unless the
-            # session lacks a claim this application's rules name (a login made before the
-            # rule existed): then the provider is asked again.
-            if identity_admissible(target.application.policies, org.person, target.path):
-                return _hand_off(request, target, org.person, org.identity_nonce, None)
-            if not lacks_compared_claims(org.person, target.application):
-                raise NO_ACCESS
-        chosen = request.GET.get("method", "")
-        method = next((m for m in methods if str(m.pk) == chosen), None)
-        if method is None and len(methods) == 1:
-            method = methods[0]
-        if method is None:
-            return _choose(request, target, methods)
-        return _start(request, target, method)
-    except LoginProblem as problem:
-        return _problem(request, problem)
-    except keys.SigningKeyUnavailable as exc:
-        logger.error("login unavailable: %s", exc)
-        return _problem(request, LoginProblem("Sign-in is unavailable", str(exc), 503))
+    target = login_target(hostname, request.GET.get("redirect_url", ""))
+    methods = offered_methods(target)
+    if not methods:
+        raise NO_METHOD
+    org = sessions.org_session_check(request.COOKIES.get(sessions.COOKIE_NAME), ended=_ended())
+    offered = {str(m.pk) for m in methods}
+    if org is not None and org.person is not None and org.person.login_method in offered:
+        # Signed in already (the global session): no provider round trip, unless the
+        # session lacks a claim this application's rules name (a login made before the
+        # rule existed): then the provider is asked again.
+        if identity_admissible(target.application.policies, org.person, target.path):
+            return _hand_off(request, target, org.person, org.identity_nonce, None)
+        if not lacks_compared_claims(org.person, target.application):
+            raise NO_ACCESS
+    chosen = request.GET.get("method", "")
+    method = next((m for m in methods if str(m.pk) == chosen), None)
+    if method is None and len(methods) == 1:
+        method = methods[0]
+    if method is None or method.is_one_time_pin:
+        return choose(request, target, methods if method is None else [method])
+    return _start(request, target, method)
 
 
-def _choose(request: HttpRequest, target: LoginTarget, methods: list[LoginMethod]) -> HttpResponse:
+def choose(
+    request: HttpRequest,
+    target: LoginTarget,
+    methods: list[LoginMethod],
+    pin_form: PinEmailForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The login page: a link for each OpenID Connect method, the email form of each one-time
+    PIN method (``pin_form``: one sent back with its errors)."""
     base = reverse("identity:login", args=[target.hostname])
     choices = [
         (m.name, f"{base}?{urlencode({'redirect_url': target.redirect_url, 'method': m.pk})}")
         for m in methods
+        if not m.is_one_time_pin
     ]
-    return render(
-        request,
-        "identity/login.html",
-        {"application": target.application, "hostname": target.hostname, "choices": choices},
-    )
+    send = reverse("identity:pin_send", args=[target.hostname])
+    pins = [
+        (
+            pin_form
+            if pin_form is not None and pin_form.data.get("method") == str(m.pk)
+            else PinEmailForm(initial={"method": m.pk}),
+            m,
+        )
+        for m in methods
+        if m.is_one_time_pin
+    ]
+    context = {
+        "application": target.application,
+        "hostname": target.hostname,
+        "choices": choices,
+        "pins": pins,
+        "pin_action": f"{send}?{urlencode({'redirect_url': target.redirect_url})}",
+    }
+    return render(request, "identity/login.html", context, status=status)
 
 
 def _start(request: HttpRequest, target: LoginTarget, method: LoginMethod) -> HttpResponseBase:
@@ -194,42 +249,55 @@ def _misconfigured(method: LoginMethod) -> LoginProblem:
     )
 
 
-@never_cache
+@login_page
 @require_GET
 def callback(request: HttpRequest) -> HttpResponseBase:
     """The identity provider's callback (see the module doc)."""
-    _only_on_auth_host(request)
     state = request.GET.get("state", "")
     pending: Any = request.session.get(_PENDING + state) if state else None
-    again = ""
+    if not isinstance(pending, dict):
+        raise once_used(request, state, REPLAYED, MISMATCH)
+    del request.session[_PENDING + state]
+    mark_used(request, state)
+    target = login_target(pending["hostname"], pending["redirect_url"])
     try:
-        if not isinstance(pending, dict):
-            raise REPLAYED if state and state in request.session.get(_USED, []) else MISMATCH
-        del request.session[_PENDING + state]
-        request.session[_USED] = [*request.session.get(_USED, []), state][-_USED_KEPT:]
-        target = login_target(pending["hostname"], pending["redirect_url"])
-        again = _login_page(target)
         if time.time() - float(pending["started"]) > oidc.LOGIN_SECONDS:
             raise EXPIRED
         method = LoginMethod.objects.enabled().filter(pk=pending["method"]).first()
         if method is None:
             raise NO_METHOD
-        userinfo = _finish(request, method)
-        person = person_from(method, userinfo)
-        if not identity_admissible(target.application.policies, person, target.path):
-            logger.info("login refused: %s has no access to %s", person.email, target.hostname)
-            raise NO_ACCESS
-        nonce = secrets.token_urlsafe(16)
-        org = sessions.org_session_issue(person=person, identity_nonce=nonce)
-        return _hand_off(request, target, person, nonce, org)
+        return sign_in(request, target, person_from(method, _finish(request, method)))
     except LoginProblem as problem:
-        return _problem(request, problem, again)
-    except keys.SigningKeyUnavailable as exc:
-        logger.error("login unavailable: %s", exc)
-        return _problem(request, LoginProblem("Sign-in is unavailable", str(exc), 503))
+        raise problem.again(again_url(target)) from None
 
 
-def _login_page(target: LoginTarget) -> str:
+def once_used(
+    request: HttpRequest, key: str, replayed: LoginProblem, mismatch: LoginProblem
+) -> LoginProblem:
+    """``replayed`` when this browser completed the login ``key`` (a state, a PIN challenge)
+    already, else ``mismatch``: it was never started here."""
+    return replayed if key and key in request.session.get(_USED, []) else mismatch
+
+
+def mark_used(request: HttpRequest, key: str) -> None:
+    """Remember that this browser completed the login ``key`` (the last few are kept)."""
+    request.session[_USED] = [*request.session.get(_USED, []), key][-_USED_KEPT:]
+
+
+def sign_in(request: HttpRequest, target: LoginTarget, person: Person) -> HttpResponseBase:
+    """The end of every login, whatever the method: the person must be admissible (some
+    policy could let them in, else "That account does not have access"); then the global
+    session of the authentication hostname, and the browser back to the application."""
+    if not identity_admissible(target.application.policies, person, target.path):
+        logger.info("login refused: %s has no access to %s", person.email, target.hostname)
+        raise NO_ACCESS
+    nonce = secrets.token_urlsafe(16)
+    org = sessions.org_session_issue(person=person, identity_nonce=nonce)
+    return _hand_off(request, target, person, nonce, org)
+
+
+def again_url(target: LoginTarget) -> str:
+    """The login page of ``target``'s application (a "Sign in again" link)."""
     base = reverse("identity:login", args=[target.hostname])
     return f"{base}?{urlencode({'redirect_url': target.redirect_url})}"
 

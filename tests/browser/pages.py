@@ -1,5 +1,6 @@
 """What the browser tests do on the console's pages, as a person would: sign in, find a field
-by its label, open the Mutual TLS list or an Access Policies page, upload a CA."""
+by its label, save an add form and find its row, open the Mutual TLS list or an Access
+Policies page, upload a CA."""
 
 from __future__ import annotations
 
@@ -29,6 +30,15 @@ def log_in(page, who: Operator) -> None:
 def field(page, label: str):
     """The form control whose label is exactly ``label`` (Django appends a colon)."""
     return page.get_by_label(re.compile(rf"^{re.escape(label)}:?$"))
+
+
+def save_and_find_row(page, list_path: str, name: str):
+    """Save the add form, land on the list at ``list_path``, told it was added; the list's
+    row whose link is ``name``."""
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(re.compile(rf"{re.escape(list_path)}$"))
+    assert "was added successfully" in page.locator(".messagelist").inner_text()
+    return page.locator("#result_list tbody tr", has=page.get_by_role("link", name=name))
 
 
 def open_mutual_tls(page) -> None:

@@ -4,8 +4,9 @@ shipped nginx configuration, logging in at a real OpenID provider (oidc-provider
 The application is ``localhost`` (Playwright relays the TLS connection that presents the
 client certificate itself, so the hostname must resolve: ``localhost`` does), the
 authentication hostname is ``127.0.0.1`` (the dashboard hostname of this stack), both behind
-one nginx; the provider runs on loopback over HTTP. Screenshots of the login page and the
-refusals land in test-artifacts/screenshots/identity-*.png, to be looked at.
+one nginx; the provider runs on loopback over HTTP, and so does an SMTP server (aiosmtpd) for
+the one-time PIN's mails. Screenshots of the login page, the PIN's pages and the refusals land
+in test-artifacts/screenshots/identity-*.png, to be looked at.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from apps.console.servers import (
 )
 from tests.e2e.stack import REPO, CertFiles, Stack, outside_settings
 from tests.factories import certs as certfactory
+from tests.factories.smtp import Mailbox, smtp_server
 from tests.identity import idp as test_idp
 from tests.tools import require_tool
 
@@ -35,9 +37,16 @@ SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Mailbox, int]) -> Iterator[dict]:
     """nginx + gunicorn for APP (Allow — Include: Emails ending in @example.com — Require:
-    Valid Certificate) and AUTH, the provider, and the client certificate's files."""
+    Valid Certificate) and AUTH, the provider, the SMTP server the PIN mails go to, and the
+    client certificate's files."""
     require_tool(shutil.which("nginx") is not None, "nginx is not installed")
     require_tool(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (apt-get install chromium)")
     require_tool(importlib.util.find_spec("playwright") is not None, "playwright is missing")
@@ -71,6 +80,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "ACCESSCTL_AUTH_HOSTNAME": AUTH,
         "ALLOWED_HOSTS": f"{APP},{AUTH}",
         "ACCESSCTL_WORKERS": "2",
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp[1]}",
     }
     stack = Stack(
         root=root,
@@ -129,7 +139,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         stack.start(
             "nginx/nginx", ["nginx", "-c", str(conf), "-p", str(workdir)], ports=[https_port]
         )
-        yield {"port": https_port, "laptop": laptop, "stack": stack}
+        yield {"port": https_port, "laptop": laptop, "stack": stack, "mailbox": smtp[0]}
     finally:
         stack.stop()
         provider.stop()
@@ -240,3 +250,40 @@ def test_the_login_page_lists_the_methods_when_there_are_several(chromium, site)
     _shot(page, "login-page")
     context.close()
     stack.accessctl("login_methods", "remove", "Second IdP")
+
+
+def test_a_person_signs_in_with_a_code_mailed_to_them(chromium, site):
+    stack: Stack = site["stack"]
+    stack.accessctl("login_methods", "add", "--type", "onetimepin", "--name", "Email")
+    try:
+        context = _context(chromium, site, with_certificate=True)
+        page = context.new_page()
+        page.goto(f"https://{APP}:{site['port']}/?via=pin")
+        assert "Continue with Test IdP" in page.content()
+        page.fill('input[name="email"]', "ada@example.com")
+        _shot(page, "pin-login-page")
+        page.click("text=Email me a code")
+        page.wait_for_load_state()
+        assert "a code is on its way to <strong>ada@example.com</strong>" in page.content()
+        _shot(page, "pin-code")
+        code = site["mailbox"].code_for("ada@example.com")
+        page.fill('input[name="code"]', f"{(int(code) + 1) % 10**6:06d}")
+        page.click('button[type="submit"]')
+        page.wait_for_load_state()
+        assert "That code is not right. 4 attempts left." in page.content()
+        _shot(page, "pin-wrong-code")
+        page.fill('input[name="code"]', code)
+        page.click('button[type="submit"]')
+        page.wait_for_load_state()
+        assert page.url == f"https://{APP}:{site['port']}/?via=pin", page.url
+        assert "Signed in as <strong>ada@example.com</strong> with Email" in page.content()
+        _shot(page, "pin-granted")
+        identity = page.goto(f"https://{APP}:{site['port']}/cdn-cgi/access/get-identity").json()
+        assert identity["email"] == "ada@example.com"
+        assert identity["idp"]["type"] == "onetimepin"
+        page.goto(f"https://{AUTH}:{site['port']}/cdn-cgi/access/pin")
+        assert "No code was asked for in this browser" in page.content()
+        _shot(page, "pin-refused")
+        context.close()
+    finally:
+        stack.accessctl("login_methods", "remove", "Email")

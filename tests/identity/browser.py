@@ -1,5 +1,7 @@
 """A browser as far as the login flow needs one, driving accessctl through the Django test
-client and the real OpenID provider over HTTP, following every redirect between them.
+client and the real OpenID provider over HTTP, following every redirect between them, and
+posting accessctl's own forms (the one-time PIN's) as a browser would, CSRF token included:
+the test clients enforce CSRF.
 
 Each hostname has its own cookie jar (the Django test client keeps one jar per client), so
 the global session on the authentication hostname and an application's own
@@ -40,7 +42,7 @@ class Page:
 class Browser:
     """Follows redirects across accessctl (in process) and the provider (over HTTP)."""
 
-    def __init__(self, idp_issuer: str, certificate: Issued | None = None) -> None:
+    def __init__(self, idp_issuer: str = "", certificate: Issued | None = None) -> None:
         self.idp = urlsplit(idp_issuer).netloc
         self.certificate = certificate
         self.clients: dict[str, Client] = {}
@@ -50,25 +52,37 @@ class Browser:
         self.stop_before: str | None = None
 
     def client(self, host: str) -> Client:
-        return self.clients.setdefault(host, Client())
+        return self.clients.setdefault(host, Client(enforce_csrf_checks=True))
 
     def cookie(self, host: str, name: str = "CF_Authorization") -> str:
         morsel = self.client(host).cookies.get(name)
         return morsel.value if morsel is not None else ""
 
-    def _accessctl(self, url: str, headers: dict[str, str]) -> HttpResponse:
+    def _accessctl(
+        self, url: str, headers: dict[str, str], data: dict[str, str] | None = None
+    ) -> HttpResponse:
         parts = urlsplit(url)
         meta = {"HTTP_HOST": parts.netloc, "HTTP_ACCEPT": "text/html", "REMOTE_ADDR": PROXY}
         meta |= {"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()}
         if parts.netloc == HOST and self.certificate is not None:
             meta["HTTP_X_SSL_CLIENT_CERT"] = escaped(self.certificate)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
+        if data is not None:
+            return self.client(parts.netloc).post(path, data, **meta)
         return self.client(parts.netloc).get(path, **meta)
 
-    def open(self, url: str, *, headers: dict[str, str] | None = None, hops: int = 20) -> Page:
-        """GET ``url`` and follow redirects (at most ``hops``) wherever they lead."""
+    def open(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        hops: int = 20,
+        data: dict[str, str] | None = None,
+    ) -> Page:
+        """GET ``url`` (POST ``data`` to it, if given) and follow redirects (at most
+        ``hops``) wherever they lead."""
         history: list[str] = []
-        method, data = "GET", None
+        method = "GET" if data is None else "POST"
         for _ in range(hops):
             history.append(url)
             if self.stop_before and self.stop_before in url:
@@ -82,7 +96,7 @@ class Browser:
                     answer.text,
                 )
             else:
-                response = self._accessctl(url, headers or {})
+                response = self._accessctl(url, headers or {}, data)
                 status, location = response.status_code, response.get("Location")
                 text = response.content.decode(errors="replace")
             method, data = "GET", None
@@ -95,6 +109,17 @@ class Browser:
 
     def submit(self, page: Page, **fields: str) -> Page:
         """Post the page's (first) form with its hidden fields and ``fields``, then follow."""
+        url, data = self.form(page, **fields)
+        if urlsplit(url).netloc != self.idp:
+            return self.open(url, data=data)
+        answer = self.idp_session.post(url, data=data, allow_redirects=False)
+        location = answer.headers.get("Location")
+        assert location, f"the provider answered {answer.status_code}: {answer.text[:500]}"
+        return self.open(urljoin(url, location))
+
+    def form(self, page: Page, **fields: str) -> tuple[str, dict[str, str]]:
+        """The URL the page's (first) form posts to, and its fields (hidden ones included)
+        with ``fields`` filled in."""
         match = _FORM.search(page.text)
         assert match is not None, f"no form on {page.url}: {page.text[:500]}"
         action, body = html.unescape(match.group(1)), match.group(2)
@@ -103,12 +128,7 @@ class Browser:
             found = dict(_ATTRIBUTE.findall(attributes))
             if "name" in found:
                 data[found["name"]] = html.unescape(found.get("value", ""))
-        data |= fields
-        url = urljoin(page.url, action)
-        answer = self.idp_session.post(url, data=data, allow_redirects=False)
-        location = answer.headers.get("Location")
-        assert location, f"the provider answered {answer.status_code}: {answer.text[:500]}"
-        return self.open(urljoin(url, location))
+        return urljoin(page.url, action), data | fields
 
     def log_in_at_idp(self, page: Page, login: str) -> Page:
         """Fill the provider's login form as ``login``, confirm the consent, follow on."""

@@ -1,6 +1,7 @@
 """Login methods and each application's choice of them survive `accessctl export` and
 `import`; the client secret travels only encrypted, and is refused when it does not decrypt
-here; `--without-secrets` brings the methods back disabled, without a secret."""
+here; `--without-secrets` brings the methods back disabled, without a secret (a one-time PIN
+method, which has none, comes back as it was)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import json
 
 import pytest
 
-from apps.identity.models import ApplicationLoginMethod, LoginMethod
-from apps.identity.services import application_set_login_methods
+from apps.identity.models import ApplicationLoginMethod, LoginMethod, LoginMethodType
+from apps.identity.services import application_set_login_methods, login_method_create
 from apps.policies.models import Application
 from apps.policies.services import application_create
 from tests.factories.commands import refusal, run_command
@@ -129,3 +130,25 @@ def test_a_choice_naming_an_unknown_login_method_is_refused(tmp_path) -> None:
 
     assert "no login method named 'Nobody'" in refusal("import", str(backup))
     assert not LoginMethod.objects.exists()
+
+
+@pytest.mark.parametrize("options", [(), ("--without-secrets",)])
+def test_a_one_time_pin_method_comes_back_as_it_was(tmp_path, options) -> None:
+    _configure()
+    pin = login_method_create(name="Email", type=LoginMethodType.ONETIMEPIN)
+    wiki = Application.objects.get(name="Wiki")
+    application_set_login_methods(application=wiki, methods=[pin])
+    document = json.loads(_export(tmp_path, *options).read_text())
+    (entry,) = [
+        m for m in document["sections"]["identity"]["login_methods"] if m["name"] == "Email"
+    ]
+    assert entry["type"] == "onetimepin" and "encrypted_client_secret" not in entry
+    wipe_configuration()
+
+    output = run_command("import", str(tmp_path / "backup.json"))
+
+    assert "identity: 3 login methods" in output
+    back = LoginMethod.objects.get(name="Email")
+    assert (back.type, back.enabled, back.has_client_secret) == ("onetimepin", True, False)
+    wiki = Application.objects.get(name="Wiki")
+    assert [m.name for m in LoginMethod.objects.offered_by(wiki)] == ["Email"]

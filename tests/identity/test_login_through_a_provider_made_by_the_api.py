@@ -71,7 +71,7 @@ def test_a_person_logs_in_through_a_provider_made_by_the_sdk(staff_sso, idp, dev
         .json()
     )
     assert identity["email"] == "ada@example.com"
-    assert identity["idp"] == {"id": staff_sso, "name": "Staff SSO"}
+    assert identity["idp"] == {"id": staff_sso, "name": "Staff SSO", "type": "oidc"}
     assert identity["groups"] == ["engineers", "staff"]
 
 

@@ -95,7 +95,7 @@ def test_a_stored_private_key_decrypts_to_the_half_of_its_stored_public_key(toke
 
 def test_the_encryption_key_is_derived_not_the_raw_secret():
     with override_settings(ACCESSCTL_KEY_ENCRYPTION_SECRET="s" * 50):
-        derived = sealing._key(keys._SEALING)
+        derived = sealing.derived_key(keys._SEALING)
     assert len(derived) == 32
     assert derived != b"s" * 32
 

@@ -1,5 +1,7 @@
 """`accessctl login_methods add|list|remove|offer`: Settings → Login methods, on the command
-line. The client secret is read from a file or standard input (``-``), never from an argument
+line. ``add --type onetimepin --name NAME`` adds a one-time PIN by email (nothing else to
+give); an OpenID Connect method (the default type) needs its issuer, client id and secret. The
+client secret is read from a file or standard input (``-``), never from an argument
 (which shell histories and process lists keep), and is never printed."""
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.base.cli import bad_input, one_line
-from apps.identity.models import DEFAULT_SCOPES, LoginMethod
+from apps.identity.models import DEFAULT_SCOPES, LoginMethod, LoginMethodType
 from apps.identity.services import (
     LoginMethodInUse,
     application_set_login_methods,
@@ -21,6 +23,18 @@ from apps.identity.services import (
     login_method_delete,
 )
 from apps.policies.management.commands.apps import find_application
+
+_OPTIONS = {
+    "type": "--type",
+    "issuer_url": "--issuer",
+    "client_id": "--client-id",
+    "client_secret": "--client-secret-file",
+    "auth_url": "--auth-url",
+    "token_url": "--token-url",
+    "certs_url": "--certs-url",
+    "email_claim_name": "--email-claim",
+    "groups_claim_name": "--groups-claim",
+}
 
 
 def as_dict(method: LoginMethod) -> dict[str, Any]:
@@ -62,17 +76,26 @@ def read_secret(source: str) -> str:
 
 
 class Command(BaseCommand):
-    help = "Add, list and remove login methods (OpenID Connect), and choose an app's methods."
+    help = (
+        "Add, list and remove login methods (OpenID Connect, one-time PIN by email), and "
+        "choose an app's methods."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True, parser_class=CommandParser)
-        add = sub.add_parser("add", help="add an OpenID Connect login method")
+        add = sub.add_parser("add", help="add a login method (OpenID Connect by default)")
         add.add_argument("--name", required=True)
-        add.add_argument("--issuer", required=True, help="the issuer URL (discovery from it)")
-        add.add_argument("--client-id", required=True)
+        add.add_argument(
+            "--type",
+            default=LoginMethodType.OIDC,
+            help="oidc (OpenID Connect, the default) or onetimepin (a code by email: no other "
+            "option needed)",
+        )
+        add.add_argument("--issuer", default="", help="the issuer URL (discovery from it)")
+        add.add_argument("--client-id", default="")
         add.add_argument(
             "--client-secret-file",
-            required=True,
+            default="",
             metavar="PATH|-",
             help="a file holding the client secret, or - for standard input",
         )
@@ -113,12 +136,20 @@ class Command(BaseCommand):
             self.offer(options)
 
     def add(self, options: dict[str, Any]) -> None:
+        if options["type"] == LoginMethodType.ONETIMEPIN:
+            self.add_pin(options)
+            return
         try:
             method = login_method_create(
                 name=options["name"],
+                type=options["type"],
                 issuer_url=options["issuer"],
                 client_id=options["client_id"],
-                client_secret=read_secret(options["client_secret_file"]),
+                client_secret=(
+                    read_secret(options["client_secret_file"])
+                    if options["client_secret_file"]
+                    else ""
+                ),
                 scopes=options["scopes"],
                 pkce_enabled=not options["no_pkce"],
                 email_claim_name=options["email_claim"],
@@ -128,12 +159,34 @@ class Command(BaseCommand):
                 certs_url=options["certs_url"],
             )
         except ValidationError as exc:
-            raise bad_input(
-                one_line(exc, {"issuer_url": "--issuer", "client_id": "--client-id"})
-            ) from None
+            raise bad_input(one_line(exc, _OPTIONS)) from None
         self.stdout.write(
             f"Added login method {method.name!r} (id {method.pk}). Its redirect URL: "
             "https://<ACCESSCTL_AUTH_HOSTNAME>/cdn-cgi/access/callback"
+        )
+
+    def add_pin(self, options: dict[str, Any]) -> None:
+        given = [
+            option
+            for option, key in (
+                ("--issuer", "issuer"),
+                ("--client-id", "client_id"),
+                ("--client-secret-file", "client_secret_file"),
+                ("--auth-url", "auth_url"),
+                ("--token-url", "token_url"),
+                ("--certs-url", "certs_url"),
+            )
+            if options[key]
+        ]
+        if given:
+            raise bad_input(f"{given[0]}: not used by a one-time PIN method (--type onetimepin)")
+        try:
+            method = login_method_create(name=options["name"], type=LoginMethodType.ONETIMEPIN)
+        except ValidationError as exc:
+            raise bad_input(one_line(exc, _OPTIONS)) from None
+        self.stdout.write(
+            f"Added login method {method.name!r} (id {method.pk}): a one-time PIN by email. "
+            "Codes are mailed through EMAIL_URL."
         )
 
     def list(self, *, as_json: bool) -> None:
@@ -145,7 +198,12 @@ class Command(BaseCommand):
             self.stdout.write("No login methods.")
         for m in methods:
             state = "" if m.enabled else " (disabled)"
-            self.stdout.write(f"{m.pk}\t{m.name}{state}\t{m.issuer_url}\tclient {m.client_id}")
+            what = (
+                "one-time PIN by email"
+                if m.is_one_time_pin
+                else f"{m.issuer_url}\tclient {m.client_id}"
+            )
+            self.stdout.write(f"{m.pk}\t{m.name}{state}\t{what}")
 
     def offer(self, options: dict[str, Any]) -> None:
         application = find_application(options["application"])
