@@ -6,6 +6,7 @@ to the application they guard; the answer is a status and headers only.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote, urlsplit
 
 from django.http import HttpRequest, HttpResponse
@@ -29,6 +30,8 @@ _FORWARD_AUTH_STATUS = {Verdict.DENY: 403, Verdict.MISDIRECTED: 421, Verdict.UNA
 # status in STATUS_HEADER to answer with (deploy/nginx/forward-auth.conf maps it back).
 REFUSAL_STATUS_HEADER = "HTTP_X_ACCESSCTL_REFUSAL_STATUS"
 STATUS_HEADER = "X-Accessctl-Status"
+# An HTTP method is a token (RFC 9110, 5.6.2); the access log keeps 16 characters of it.
+_METHOD = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,16}$")
 
 
 def original_path(uri: str) -> str | None:
@@ -48,12 +51,29 @@ def original_path(uri: str) -> str | None:
     return unquote(path) or "/"
 
 
+def original_method(request: HttpRequest) -> str | None:
+    """The client's method a trusted proxy reports: X-Original-Method (nginx, whose
+    ``auth_request`` subrequest is always a GET) or X-Forwarded-Method (Traefik, Caddy).
+
+    None (the forward-auth request's own method is kept) when the header is missing or is no
+    HTTP token: the method is only recorded, never decided on, so a garbled one is not worth
+    a refusal. The caller reads it from a trusted proxy only.
+    """
+    given = str(
+        request.META.get("HTTP_X_ORIGINAL_METHOD")
+        or request.META.get("HTTP_X_FORWARDED_METHOD")
+        or ""
+    ).strip()
+    return given if _METHOD.match(given) else None
+
+
 def forward_auth(request: HttpRequest) -> HttpResponse:
     """Decide a request a proxy describes (nginx auth_request, Traefik ForwardAuth, Caddy).
 
     From a trusted proxy only, the original host is X-Forwarded-Host (Traefik, Caddy) or else
     the Host header (nginx: ``proxy_set_header Host $host``), and the original path is
-    X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy). From anyone else these
+    X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy), and the method the access log
+    records is X-Original-Method or X-Forwarded-Method. From anyone else these
     headers are ignored, like the certificate header. A hostname accessctl does not guard (no
     enabled policy, or a dashboard hostname) is refused (403, ``forward_auth_unguarded``):
     the proxy asked, so the request is meant to be guarded. Answers 200, 403, 421 or 503 with no
@@ -68,6 +88,7 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
     """
     host = request.get_host()
     path: str | None = "/"
+    method = None
     if trusted_peer(str(request.META.get("REMOTE_ADDR", ""))):
         host = str(request.META.get("HTTP_X_FORWARDED_HOST", "")).strip() or host
         uri = str(
@@ -76,7 +97,8 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
             or "/"
         )
         path = original_path(uri)
-    req = incoming(request, host=host, path=path or "/")
+        method = original_method(request)
+    req = incoming(request, host=host, path=path or "/", method=method)
     invalid: Reason | None = None
     if path is None:
         invalid = Reason.INVALID_FORWARDED_URI  # the path to decide cannot be told
