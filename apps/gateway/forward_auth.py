@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.http import HttpRequest, HttpResponse
 
-from accessctl.core.hostnames import host_from_header
+from accessctl.core.hostnames import host_from_header, url_on_hostname
 from accessctl.core.reasons import Reason
 from accessctl.core.request import Ruling, Verdict
 from apps.base.conf import is_dashboard_host
@@ -20,7 +20,7 @@ from apps.gateway.decision import incoming, request_id_for
 from apps.gateway.decision import is_trusted_proxy as trusted_peer
 from apps.gateway.gate import decide_request
 from apps.gateway.logging import log_ruling
-from apps.gateway.responses import already_logged
+from apps.gateway.responses import already_logged, login_url
 from apps.gateway.session_step import NO_EFFECT
 
 FORWARD_AUTH_PATH = "/_accessctl/forward-auth"
@@ -67,6 +67,26 @@ def original_method(request: HttpRequest) -> str | None:
     return given if _METHOD.match(given) else None
 
 
+def original_url(request: HttpRequest, hostname: str, *, trusted: bool) -> str:
+    """The URL the browser asked for, to come back to after the login.
+
+    From a trusted proxy, X-Original-URL (nginx: ``$scheme://$http_host$request_uri``), else
+    the scheme with X-Forwarded-Host and X-Forwarded-Uri (Traefik, Caddy); only when it is a
+    URL on ``hostname``, the hostname decided: a client's Host must not make the login lead
+    elsewhere (no open redirect). Otherwise the root of ``hostname``.
+    """
+    scheme = request.scheme
+    if trusted:
+        meta = request.META
+        host = str(meta.get("HTTP_X_FORWARDED_HOST", "")).strip()
+        uri = str(meta.get("HTTP_X_FORWARDED_URI", ""))
+        described = f"{scheme}://{host}{uri}" if host and uri.startswith("/") else ""
+        given = str(meta.get("HTTP_X_ORIGINAL_URL", "")).strip() or described
+        if url_on_hostname(given, hostname) is not None:
+            return given
+    return f"{scheme}://{hostname}/"
+
+
 def forward_auth(request: HttpRequest) -> HttpResponse:
     """Decide a request a proxy describes (nginx auth_request, Traefik ForwardAuth, Caddy).
 
@@ -77,8 +97,10 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
     headers are ignored, like the certificate header. A hostname accessctl does not guard (no
     enabled policy, or a dashboard hostname) is refused (403, ``forward_auth_unguarded``):
     the proxy asked, so the request is meant to be guarded. Answers 200, 403, 421 or 503 with no
-    body (401 for a script whose session ended), the status repeated in X-Accessctl-Status;
-    with ``X-Accessctl-Refusal-Status: 403`` (nginx) a 421 or 503 is sent as 403. The
+    body (401 for a script whose session ended), or 302 to the login page for a browser that
+    must log in (:func:`original_url` is where it comes back to), the status repeated in
+    X-Accessctl-Status; with ``X-Accessctl-Refusal-Status: 403`` (nginx) a 302, 421 or 503 is
+    sent as 403, the Location kept. The
     decision step is the middleware's own (:func:`apps.gateway.gate.decide_request`),
     sessions included.
 
@@ -126,7 +148,14 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
             )
             log_ruling(req, ruling)
             session = NO_EFFECT
-    response = HttpResponse(status=_FORWARD_AUTH_STATUS.get(ruling.verdict, 200))
+    login = None
+    if session.login:  # a browser that must log in first: the middleware's login page
+        hostname = ruling.hostname or host
+        trusted = trusted_peer(req.remote_addr)
+        login = login_url(original_url(request, hostname, trusted=trusted), hostname)
+    response = HttpResponse(status=302 if login else _FORWARD_AUTH_STATUS.get(ruling.verdict, 200))
+    if login:
+        response["Location"] = login
     session.apply_forward_auth(response)  # the cookie, and the token for the upstream (401)
     add_to_forward_auth(response, request, ruling)  # Cf-Client-Cert-*
     response[STATUS_HEADER] = str(response.status_code)
