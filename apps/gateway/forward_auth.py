@@ -91,18 +91,19 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
     """Decide a request a proxy describes (nginx auth_request, Traefik ForwardAuth, Caddy).
 
     From a trusted proxy only, the original host is X-Forwarded-Host (Traefik, Caddy) or else
-    the Host header (nginx: ``proxy_set_header Host $host``), and the original path is
+    the Host header (nginx: ``proxy_set_header Host $host``), the original path is
     X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy), and the method the access log
-    records is X-Original-Method or X-Forwarded-Method. From anyone else these
-    headers are ignored, like the certificate header. A hostname accessctl does not guard (no
-    enabled policy, or a dashboard hostname) is refused (403, ``forward_auth_unguarded``):
-    the proxy asked, so the request is meant to be guarded. Answers 200, 403, 421 or 503 with no
-    body (401 for a script whose session ended), or 302 to the login page for a browser that
-    must log in (:func:`original_url` is where it comes back to), the status repeated in
-    X-Accessctl-Status; with ``X-Accessctl-Refusal-Status: 403`` (nginx) a 302, 421 or 503 is
-    sent as 403, the Location kept. The
-    decision step is the middleware's own (:func:`apps.gateway.gate.decide_request`),
-    sessions included.
+    records is X-Original-Method or X-Forwarded-Method. From anyone else these headers are
+    ignored, like the certificate header. A hostname accessctl does not guard (no enabled
+    policy, or a dashboard hostname) is refused (403, ``forward_auth_unguarded``): the proxy
+    asked, so the request is meant to be guarded.
+
+    Answers 200, 403, 421 or 503 with no body (401 for a script whose session ended or who
+    must log in), or 302 to the middleware's login page for a browser that must log in
+    (:func:`original_url` is where it comes back to); the status is repeated in
+    X-Accessctl-Status. With ``X-Accessctl-Refusal-Status: 403`` (nginx) a 302, 421 or 503 is
+    sent as 403, its Location kept. The decision step is the middleware's own
+    (:func:`apps.gateway.gate.decide_request`), sessions included.
 
     The access middleware answers this path itself, so that none of the dashboard's
     middleware (sessions, CSRF, messages) nor URL resolution runs for it; the URL route
