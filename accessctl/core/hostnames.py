@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from urllib.parse import SplitResult, urlsplit
 
 import idna
 
@@ -57,6 +58,27 @@ def host_from_header(host_header: str) -> str | None:
         return _canonical(host)
     except InvalidHostname:
         return None
+
+
+def url_on_hostname(url: str, hostname: str) -> SplitResult | None:
+    """``url`` split, when it is an ``http(s)`` URL on ``hostname`` (any port) without user
+    information: a URL a browser may be sent back to (no open redirect). None otherwise.
+
+    A backslash is refused outright: browsers read ``https://app\\@evil`` as ``evil``.
+    """
+    if "\\" in url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if (
+        parts.scheme not in {"http", "https"}
+        or parts.username is not None
+        or host_from_header(parts.netloc) != hostname
+    ):
+        return None
+    return parts
 
 
 def _canonical(host: str) -> str:

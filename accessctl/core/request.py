@@ -51,7 +51,10 @@ class IncomingRequest:
 
     ``host`` is the Host header as Django validated it; ``headers`` is the WSGI META mapping.
     ``raw_header_names`` holds the header names exactly as received when the server exposes
-    them (ASGI), so the underscore spelling of a header can be refused.
+    them (ASGI), so the underscore spelling of a header can be refused. ``method`` is the
+    client's method: for forward-auth the one the trusted proxy reports (an nginx
+    ``auth_request`` subrequest is always a GET); what the access log records, never what
+    decides.
     """
 
     remote_addr: str
@@ -59,6 +62,7 @@ class IncomingRequest:
     path: str
     headers: Mapping[str, Any]
     raw_header_names: Collection[str] | None = None
+    method: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,15 +49,25 @@ _ID_PREFIX = os.urandom(8).hex()
 _id_counter = itertools.count(1)
 
 
-def incoming(request: HttpRequest, *, host: str, path: str) -> IncomingRequest:
-    """Describe a Django request; ``host`` comes from ``request.get_host()``."""
+def incoming(
+    request: HttpRequest, *, host: str, path: str, method: str | None = None
+) -> IncomingRequest:
+    """Describe a Django request; ``host`` comes from ``request.get_host()``, ``method`` (by
+    default the request's own) is the one a trusted forward-auth proxy reports."""
     scope = getattr(request, "scope", None)  # ASGI: the raw header names are known
     raw = (
         [name.decode("latin-1") for name, _ in scope.get("headers", [])]
         if isinstance(scope, dict)
         else None
     )
-    return IncomingRequest(str(request.META.get("REMOTE_ADDR", "")), host, path, request.META, raw)
+    return IncomingRequest(
+        str(request.META.get("REMOTE_ADDR", "")),
+        host,
+        path,
+        request.META,
+        raw,
+        method or request.method or "",
+    )
 
 
 def is_trusted_proxy(remote_addr: str) -> bool:

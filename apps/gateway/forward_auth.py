@@ -6,11 +6,12 @@ to the application they guard; the answer is a status and headers only.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote, urlsplit
 
 from django.http import HttpRequest, HttpResponse
 
-from accessctl.core.hostnames import host_from_header
+from accessctl.core.hostnames import host_from_header, url_on_hostname
 from accessctl.core.reasons import Reason
 from accessctl.core.request import Ruling, Verdict
 from apps.base.conf import is_dashboard_host
@@ -19,7 +20,7 @@ from apps.gateway.decision import incoming, request_id_for
 from apps.gateway.decision import is_trusted_proxy as trusted_peer
 from apps.gateway.gate import decide_request
 from apps.gateway.logging import log_ruling
-from apps.gateway.responses import already_logged
+from apps.gateway.responses import already_logged, login_url
 from apps.gateway.session_step import NO_EFFECT
 
 FORWARD_AUTH_PATH = "/_accessctl/forward-auth"
@@ -29,6 +30,8 @@ _FORWARD_AUTH_STATUS = {Verdict.DENY: 403, Verdict.MISDIRECTED: 421, Verdict.UNA
 # status in STATUS_HEADER to answer with (deploy/nginx/forward-auth.conf maps it back).
 REFUSAL_STATUS_HEADER = "HTTP_X_ACCESSCTL_REFUSAL_STATUS"
 STATUS_HEADER = "X-Accessctl-Status"
+# An HTTP method is a token (RFC 9110, 5.6.2); the access log keeps 16 characters of it.
+_METHOD = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,16}$")
 
 
 def original_path(uri: str) -> str | None:
@@ -48,19 +51,59 @@ def original_path(uri: str) -> str | None:
     return unquote(path) or "/"
 
 
+def original_method(request: HttpRequest) -> str | None:
+    """The client's method a trusted proxy reports: X-Original-Method (nginx, whose
+    ``auth_request`` subrequest is always a GET) or X-Forwarded-Method (Traefik, Caddy).
+
+    None (the forward-auth request's own method is kept) when the header is missing or is no
+    HTTP token: the method is only recorded, never decided on, so a garbled one is not worth
+    a refusal. The caller reads it from a trusted proxy only.
+    """
+    given = str(
+        request.META.get("HTTP_X_ORIGINAL_METHOD")
+        or request.META.get("HTTP_X_FORWARDED_METHOD")
+        or ""
+    ).strip()
+    return given if _METHOD.match(given) else None
+
+
+def original_url(request: HttpRequest, hostname: str, *, trusted: bool) -> str:
+    """The URL the browser asked for, to come back to after the login.
+
+    From a trusted proxy, X-Original-URL (nginx: ``$scheme://$http_host$request_uri``), else
+    the scheme with X-Forwarded-Host and X-Forwarded-Uri (Traefik, Caddy); only when it is a
+    URL on ``hostname``, the hostname decided: a client's Host must not make the login lead
+    elsewhere (no open redirect). Otherwise the root of ``hostname``.
+    """
+    scheme = request.scheme
+    if trusted:
+        meta = request.META
+        host = str(meta.get("HTTP_X_FORWARDED_HOST", "")).strip()
+        uri = str(meta.get("HTTP_X_FORWARDED_URI", ""))
+        described = f"{scheme}://{host}{uri}" if host and uri.startswith("/") else ""
+        given = str(meta.get("HTTP_X_ORIGINAL_URL", "")).strip() or described
+        if url_on_hostname(given, hostname) is not None:
+            return given
+    return f"{scheme}://{hostname}/"
+
+
 def forward_auth(request: HttpRequest) -> HttpResponse:
     """Decide a request a proxy describes (nginx auth_request, Traefik ForwardAuth, Caddy).
 
     From a trusted proxy only, the original host is X-Forwarded-Host (Traefik, Caddy) or else
-    the Host header (nginx: ``proxy_set_header Host $host``), and the original path is
-    X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy). From anyone else these
-    headers are ignored, like the certificate header. A hostname accessctl does not guard (no
-    enabled policy, or a dashboard hostname) is refused (403, ``forward_auth_unguarded``):
-    the proxy asked, so the request is meant to be guarded. Answers 200, 403, 421 or 503 with no
-    body (401 for a script whose session ended), the status repeated in X-Accessctl-Status;
-    with ``X-Accessctl-Refusal-Status: 403`` (nginx) a 421 or 503 is sent as 403. The
-    decision step is the middleware's own (:func:`apps.gateway.gate.decide_request`),
-    sessions included.
+    the Host header (nginx: ``proxy_set_header Host $host``), the original path is
+    X-Original-URI (nginx) or X-Forwarded-Uri (Traefik, Caddy), and the method the access log
+    records is X-Original-Method or X-Forwarded-Method. From anyone else these headers are
+    ignored, like the certificate header. A hostname accessctl does not guard (no enabled
+    policy, or a dashboard hostname) is refused (403, ``forward_auth_unguarded``): the proxy
+    asked, so the request is meant to be guarded.
+
+    Answers 200, 403, 421 or 503 with no body (401 for a script whose session ended or who
+    must log in), or 302 to the middleware's login page for a browser that must log in
+    (:func:`original_url` is where it comes back to); the status is repeated in
+    X-Accessctl-Status. With ``X-Accessctl-Refusal-Status: 403`` (nginx) a 302, 421 or 503 is
+    sent as 403, its Location kept. The decision step is the middleware's own
+    (:func:`apps.gateway.gate.decide_request`), sessions included.
 
     The access middleware answers this path itself, so that none of the dashboard's
     middleware (sessions, CSRF, messages) nor URL resolution runs for it; the URL route
@@ -68,6 +111,7 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
     """
     host = request.get_host()
     path: str | None = "/"
+    method = None
     if trusted_peer(str(request.META.get("REMOTE_ADDR", ""))):
         host = str(request.META.get("HTTP_X_FORWARDED_HOST", "")).strip() or host
         uri = str(
@@ -76,7 +120,8 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
             or "/"
         )
         path = original_path(uri)
-    req = incoming(request, host=host, path=path or "/")
+        method = original_method(request)
+    req = incoming(request, host=host, path=path or "/", method=method)
     invalid: Reason | None = None
     if path is None:
         invalid = Reason.INVALID_FORWARDED_URI  # the path to decide cannot be told
@@ -104,7 +149,14 @@ def forward_auth(request: HttpRequest) -> HttpResponse:
             )
             log_ruling(req, ruling)
             session = NO_EFFECT
-    response = HttpResponse(status=_FORWARD_AUTH_STATUS.get(ruling.verdict, 200))
+    login = None
+    if session.login:  # a browser that must log in first: the middleware's login page
+        hostname = ruling.hostname or host
+        trusted = trusted_peer(req.remote_addr)
+        login = login_url(original_url(request, hostname, trusted=trusted), hostname)
+    response = HttpResponse(status=302 if login else _FORWARD_AUTH_STATUS.get(ruling.verdict, 200))
+    if login:
+        response["Location"] = login
     session.apply_forward_auth(response)  # the cookie, and the token for the upstream (401)
     add_to_forward_auth(response, request, ruling)  # Cf-Client-Cert-*
     response[STATUS_HEADER] = str(response.status_code)

@@ -43,6 +43,7 @@ def ruling_record(req: IncomingRequest, ruling: Ruling) -> dict[str, Any]:
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
         "request_id": ruling.request_id,
         "hostname": ruling.hostname or req.host[:253],
+        "method": req.method[:16],
         "path": req.path[:1024],
         "client_ip": client_ip(req),
         "peer": req.remote_addr,
@@ -64,7 +65,7 @@ def ruling_record(req: IncomingRequest, ruling: Ruling) -> dict[str, Any]:
 _NOT_LOGGED = frozenset({Verdict.DASHBOARD, Verdict.UNGUARDED})
 # The fields that change with every request, first in the line; the rest is the same for
 # every request one decision covers (the same application, policy, certificate and reason).
-_PER_REQUEST = ("time", "request_id", "hostname", "path", "client_ip", "peer")
+_PER_REQUEST = ("time", "request_id", "hostname", "method", "path", "client_ip", "peer")
 _MAX_REMEMBERED_TAILS = 4096
 _tails: dict[tuple[Any, ...], tuple[tuple[object, ...], str]] = {}
 # json's own string encoder (what json.dumps uses for str with ensure_ascii=True).
@@ -92,6 +93,7 @@ def access_line(req: IncomingRequest, ruling: Ruling) -> str:
         dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
         ruling.request_id,
         ruling.hostname or req.host[:253],
+        req.method[:16],
         req.path[:1024],
         client_ip(req),
         req.remote_addr,

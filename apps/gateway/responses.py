@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -90,23 +90,29 @@ def already_logged(response: HttpResponse) -> HttpResponse:
 LOGIN_PATH = "/cdn-cgi/access/login/"
 
 
-def login_url(request: HttpRequest, hostname: str) -> str | None:
+def login_url(back: str, hostname: str) -> str | None:
     """The login page for ``hostname`` on the authentication hostname, asking to come back to
-    this request's URL; None when no authentication hostname is configured."""
+    ``back`` (the absolute URL the browser asked for: this request's, or for forward-auth the
+    one the proxy reports); None when no authentication hostname is configured.
+
+    The login page is reached with ``back``'s scheme, and its port unless
+    ``ACCESSCTL_AUTH_HOSTNAME`` names one: one terminator serves both on one port.
+    """
     auth = access_settings().auth_hostname
     if not auth:
         return None
-    host = request.get_host()
+    parts = urlsplit(back)
+    host = parts.netloc
     port = host.rsplit(":", 1)[1] if host.count(":") == 1 and ":" not in auth else ""
-    base = f"{request.scheme}://{auth}{':' + port if port else ''}"
-    back = urlencode({"redirect_url": request.build_absolute_uri()})
-    return f"{base}{LOGIN_PATH}{quote(hostname, safe='')}?{back}"
+    base = f"{parts.scheme}://{auth}{':' + port if port else ''}"
+    query = urlencode({"redirect_url": back})
+    return f"{base}{LOGIN_PATH}{quote(hostname, safe='')}?{query}"
 
 
 def login_redirect(request: HttpRequest, ruling: Ruling) -> HttpResponse:
     """Send a browser that needs to log in to the login page (the refusal page when no
     authentication hostname is configured)."""
-    url = login_url(request, ruling.hostname or "")
+    url = login_url(request.build_absolute_uri(), ruling.hostname or "")
     if url is None:
         return refusal(request, ruling)
     response = HttpResponseRedirect(url)

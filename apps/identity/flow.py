@@ -8,9 +8,8 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-from accessctl.core.hostnames import host_from_header
+from accessctl.core.hostnames import host_from_header, url_on_hostname
 from accessctl.core.people import Person, claim_names, claim_values
 from accessctl.core.policy import RuleType, needs_identity
 from accessctl.core.snapshot import ApplicationConfig
@@ -62,17 +61,8 @@ def login_target(hostname_text: str, redirect_url: str) -> LoginTarget:
     """Check that ``redirect_url`` leads back to an application of ``hostname_text`` whose
     policies need a login (no open redirect); raise :class:`LoginProblem`."""
     hostname = host_from_header(hostname_text)
-    try:
-        parts = urlsplit(redirect_url)
-    except ValueError:
-        raise INVALID_LINK from None
-    if (
-        hostname is None
-        or parts.scheme not in {"http", "https"}
-        or parts.username is not None
-        or host_from_header(parts.netloc) != hostname
-        or "\\" in redirect_url
-    ):
+    parts = url_on_hostname(redirect_url, hostname) if hostname is not None else None
+    if hostname is None or parts is None:
         raise INVALID_LINK
     snapshot = config.current_snapshot()
     if snapshot is None:

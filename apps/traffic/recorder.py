@@ -77,14 +77,12 @@ class Recorder:
         if len(pending) >= self.max_pending:
             self.dropped += 1
             return
-        headers = req.headers
-        method = str(headers.get("REQUEST_METHOD", ""))
         pending.append(
             Seen(
                 time.time(),
                 ruling.hostname or req.host[:253],
                 req.path[:1024],
-                method[:16],
+                req.method[:16],
                 client_ip(req),
                 ruling,
                 elapsed,

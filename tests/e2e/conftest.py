@@ -29,6 +29,7 @@ from apps.console.servers import (
     nginx_template,
     render_template,
 )
+from tests.e2e.identity_site import CHROMIUM
 from tests.e2e.stack import (
     DEVICE,
     HOSTNAMES,
@@ -42,6 +43,8 @@ from tests.e2e.stack import (
     CertFiles,
     Stack,
     outside_settings,
+    start_caddy,
+    start_upstream,
 )
 from tests.factories import certs as certfactory
 from tests.tools import require_tool
@@ -247,23 +250,6 @@ def _start_servers(stack: Stack, server: CertFiles) -> None:
 # --- HAProxy and Caddy: the shipped files, in front of a gunicorn reading base64 DER ---------
 
 
-def start_upstream(stack: Stack, name: str, cert_format: str) -> int:
-    """Another gunicorn on the stack's database reading ACCESSCTL_CLIENT_CERT_FORMAT
-    ``cert_format``; its port."""
-    port = free_port()
-    stack.start(
-        name,
-        gunicorn_command(),
-        ports=[port],
-        env={
-            **stack.env,
-            "ACCESSCTL_BIND": f"127.0.0.1:{port}",
-            "ACCESSCTL_CLIENT_CERT_FORMAT": cert_format,
-        },
-    )
-    return port
-
-
 @pytest.fixture(scope="session")
 def der_upstream(stack: Stack) -> int:
     """A second gunicorn on the same database, configured for ACCESSCTL_CLIENT_CERT_FORMAT
@@ -290,39 +276,6 @@ def haproxy_port(stack: Stack, der_upstream: int) -> int:
     return port
 
 
-def start_caddy(
-    stack: Stack, name: str, caddyfile: str, server_name: str, upstream: int, **extra: str
-) -> int:
-    """Run a shipped Caddyfile as is, its settings in the environment; return its HTTPS port."""
-    require_tool(shutil.which("caddy") is not None, "caddy is not installed")
-    port = free_port()
-    home = stack.root / f"{name}-home"
-    home.mkdir()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        # Caddy keeps state under $HOME/XDG dirs: keep it in the run's directory.
-        "HOME": str(home),
-        "XDG_DATA_HOME": str(home / "data"),
-        "XDG_CONFIG_HOME": str(home / "config"),
-        "CADDY_ADMIN": "off",
-        "CADDY_HTTP_PORT": str(free_port()),
-        "ACCESSCTL_SERVER_NAME": server_name,
-        "ACCESSCTL_HTTPS_PORT": str(port),
-        "ACCESSCTL_TLS_CERTIFICATE": str(stack.root / "server.pem"),
-        "ACCESSCTL_TLS_CERTIFICATE_KEY": str(stack.server_key),
-        "ACCESSCTL_UPSTREAM": f"127.0.0.1:{upstream}",
-        **extra,
-    }
-    config = REPO / "deploy/caddy" / caddyfile
-    stack.start(
-        name,
-        ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
-        ports=[port],
-        env=env,
-    )
-    return port
-
-
 @pytest.fixture(scope="session")
 def caddy_port(stack: Stack, der_upstream: int) -> int:
     """deploy/caddy/Caddyfile in front of accessctl (der-base64)."""
@@ -340,6 +293,23 @@ def caddy_forward_auth_port(stack: Stack, der_upstream: int) -> int:
         der_upstream,
         ACCESSCTL_PROTECTED_UPSTREAM=f"127.0.0.1:{stack.static_port}",
     )
+
+
+# --- Headless Chromium: the identity tests ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    """Headless Chromium, for the module (tests/e2e/identity_site.py checks it is there)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless=new", "--no-sandbox", "--disable-gpu"],
+        )
+        yield browser
+        browser.close()
 
 
 # --- Apache httpd: the shipped site, in front of a gunicorn reading unfolded PEM -------------

@@ -5,6 +5,8 @@ and start it are in this folder's conftest.py.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -13,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from apps.console.servers import start_server, stop_process
+from apps.console.servers import free_port, gunicorn_command, start_server, stop_process
 from tests.factories import certs as certfactory
 from tests.factories import forwarded
+from tests.tools import require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 SNI_HEADER = "X-SSL-Server-Name"
@@ -207,6 +210,59 @@ class Stack:
         for process in reversed(self.processes):
             stop_process(process)
         self.processes.clear()
+
+
+# --- Servers in front of the stack's database ------------------------------------------------
+
+
+def start_upstream(stack: Stack, name: str, cert_format: str) -> int:
+    """Another gunicorn on the stack's database reading ACCESSCTL_CLIENT_CERT_FORMAT
+    ``cert_format``; its port."""
+    port = free_port()
+    stack.start(
+        name,
+        gunicorn_command(),
+        ports=[port],
+        env={
+            **stack.env,
+            "ACCESSCTL_BIND": f"127.0.0.1:{port}",
+            "ACCESSCTL_CLIENT_CERT_FORMAT": cert_format,
+        },
+    )
+    return port
+
+
+def start_caddy(
+    stack: Stack, name: str, caddyfile: str, server_name: str, upstream: int, **extra: str
+) -> int:
+    """Run a shipped Caddyfile as is, its settings in the environment; return its HTTPS port."""
+    require_tool(shutil.which("caddy") is not None, "caddy is not installed")
+    port = free_port()
+    home = stack.root / f"{name}-home"
+    home.mkdir()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        # Caddy keeps state under $HOME/XDG dirs: keep it in the run's directory.
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "CADDY_ADMIN": "off",
+        "CADDY_HTTP_PORT": str(free_port()),
+        "ACCESSCTL_SERVER_NAME": server_name,
+        "ACCESSCTL_HTTPS_PORT": str(port),
+        "ACCESSCTL_TLS_CERTIFICATE": str(stack.root / "server.pem"),
+        "ACCESSCTL_TLS_CERTIFICATE_KEY": str(stack.server_key),
+        "ACCESSCTL_UPSTREAM": f"127.0.0.1:{upstream}",
+        **extra,
+    }
+    config = REPO / "deploy/caddy" / caddyfile
+    stack.start(
+        name,
+        ["caddy", "run", "--config", str(config), "--adapter", "caddyfile"],
+        ports=[port],
+        env=env,
+    )
+    return port
 
 
 def outside_settings(environ: Mapping[str, str]) -> dict[str, str]:

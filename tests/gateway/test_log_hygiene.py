@@ -72,7 +72,7 @@ def test_the_access_recorder_reports_an_unreachable_database_once_not_per_flush(
         raise OperationalError("connection to server at 127.0.0.1, port 5432 failed")
 
     broken = Recorder(write=unreachable, observe=lambda batch, recorder: None)
-    req = IncomingRequest("127.0.0.1", "app.example.com", "/", {"REQUEST_METHOD": "GET"})
+    req = IncomingRequest("127.0.0.1", "app.example.com", "/", {}, method="GET")
     ruling = Ruling(Verdict.DENY, Reason.CERTIFICATE_REQUIRED, "req-00000001", "app.example.com")
     for _ in range(5):
         broken._pending.append(broken_seen(req, ruling))
@@ -99,7 +99,7 @@ def test_a_deadlock_in_the_recorder_is_one_line_and_no_outage(caplog):
         raise error
 
     busy = Recorder(write=deadlocked, observe=lambda batch, recorder: None)
-    req = IncomingRequest("127.0.0.1", "app.example.com", "/", {"REQUEST_METHOD": "GET"})
+    req = IncomingRequest("127.0.0.1", "app.example.com", "/", {}, method="GET")
     ruling = Ruling(Verdict.DENY, Reason.CERTIFICATE_REQUIRED, "req-00000001", "app.example.com")
     busy._pending.append(broken_seen(req, ruling))
     assert busy.flush() == 0

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _ruling(verdict: Verdict = Verdict.DENY) -> tuple[IncomingRequest, Ruling]:
-    req = IncomingRequest("127.0.0.1", HOST, "/", {"REQUEST_METHOD": "GET"})
+    req = IncomingRequest("127.0.0.1", HOST, "/", {}, method="GET")
     return req, Ruling(verdict, Reason.CERTIFICATE_REQUIRED, "req-00000001", HOST)
 
 
