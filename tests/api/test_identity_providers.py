@@ -1,6 +1,6 @@
-"""``access/identity_providers``: login methods in Cloudflare's shape (type "oidc"), the client
-secret write-only, accessctl's issuer_url required, what cannot be used refused in the
-envelope with nothing written."""
+"""``access/identity_providers``: login methods in Cloudflare's shape (type "oidc", and
+"onetimepin" with an empty config), the client secret write-only, accessctl's issuer_url
+required, what cannot be used refused in the envelope with nothing written."""
 
 from __future__ import annotations
 
@@ -116,6 +116,10 @@ def test_without_an_issuer_url_it_is_refused_saying_why(api: ApiClient, db) -> N
     ("body", "fragment"),
     [
         ({**provider(), "type": "github"}, "type: accessctl serves OpenID Connect"),
+        (
+            {"name": "PIN", "type": "onetimepin", "config": {"client_id": "x"}},
+            "config.client_id: a one-time PIN identity provider has no settings",
+        ),
         (provider(claims=["department"]), "config.claims: accessctl passes no custom claims"),
         (provider(prompt="login"), "config.prompt: not supported"),
         ({**provider(), "scim_config": {"enabled": True}}, "scim_config.enabled"),
@@ -270,3 +274,42 @@ def test_every_change_is_in_the_dashboards_history_naming_the_token(api: ApiClie
     assert [e.action_flag for e in entries] == [ADDITION, CHANGE, DELETION]
     assert {e.user_id for e in entries} == {actor.pk}
     assert all("API token 'edit'" in e.change_message for e in entries)
+
+
+def test_a_one_time_pin_provider_has_an_empty_config_as_in_cloudflare(api: ApiClient, db) -> None:
+    answer = api.post(PATH, {"name": "Email", "type": "onetimepin", "config": {}})
+
+    assert answer.status == 200, answer.body
+    pin = answer.result
+    assert pin == {
+        "id": pin["id"],
+        "name": "Email",
+        "type": "onetimepin",
+        "config": {},
+        "enabled": True,
+    }
+    assert LoginMethod.objects.get(pk=pin["id"]).is_one_time_pin
+    oidc = create(api)
+    listed = {p["id"]: p["type"] for p in api.get(PATH).result}
+    assert listed == {pin["id"]: "onetimepin", oidc["id"]: "oidc"}
+
+
+def test_a_put_renames_a_one_time_pin_provider_but_never_changes_a_type(api: ApiClient, db) -> None:
+    pin = api.post(PATH, {"name": "Email", "type": "onetimepin", "config": {}}).result
+    oidc = create(api)
+
+    renamed = api.put(
+        f"{PATH}/{pin['id']}",
+        {"name": "Mail me", "type": "onetimepin", "config": {}, "enabled": False},
+    )
+    assert renamed.status == 200, renamed.body
+    assert (renamed.result["name"], renamed.result["enabled"]) == ("Mail me", False)
+    assert_refused(
+        api.put(f"{PATH}/{pin['id']}", provider()), "type: a login method's type cannot change"
+    )
+    assert_refused(
+        api.put(f"{PATH}/{oidc['id']}", {"name": "x", "type": "onetimepin", "config": {}}),
+        "type: a login method's type cannot change",
+    )
+    assert LoginMethod.objects.get(pk=pin["id"]).is_one_time_pin
+    assert LoginMethod.objects.get(pk=oidc["id"]).type == "oidc"

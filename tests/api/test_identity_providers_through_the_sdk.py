@@ -109,3 +109,15 @@ def test_a_read_only_token_gets_permission_denied_from_the_sdk(read_only_cf: Clo
             config={"client_id": "x", "client_secret": "y", "issuer_url": ISSUER},
         )
     assert not LoginMethod.objects.exists()
+
+
+def test_the_sdk_adds_a_one_time_pin_provider_with_an_empty_config(cf: Cloudflare) -> None:
+    providers = cf.zero_trust.identity_providers
+    account = Account.objects.current().id
+
+    created = providers.create(account_id=account, name="Email", type="onetimepin", config={})
+
+    assert created is not None and created.type == "onetimepin" and created.name == "Email"
+    assert LoginMethod.objects.get(pk=created.id).is_one_time_pin
+    got = providers.get(created.id, account_id=account)
+    assert got is not None and got.type == "onetimepin"

@@ -1,5 +1,6 @@
 """``accounts/{account_id}/access/identity_providers``: Settings → Login methods, as
-Cloudflare's API (``type: "oidc"``, its generic OpenID Connect ``config``).
+Cloudflare's API (``type: "oidc"``, its generic OpenID Connect ``config``; ``type:
+"onetimepin"``, the one-time PIN by email, with an empty ``config``).
 
 Writes go through the identity app's services (``apps.identity.services``), the dashboard's
 and the command line's path. What accessctl adds to Cloudflare's ``config``, and what it
@@ -33,6 +34,8 @@ from apps.identity.services import (
 router = Router(tags=["Access identity providers"])
 
 OIDC = LoginMethodType.OIDC.value
+PIN = LoginMethodType.ONETIMEPIN.value
+TYPES = (OIDC, PIN)
 LABELS = {field: f"config.{field}" for field in OIDC_FIELDS}
 NO_ISSUER = (
     "config.issuer_url: accessctl needs the provider's issuer URL: ID tokens must carry it as "
@@ -97,11 +100,15 @@ class OidcConfigOut(Schema):
     claims: list[str]
 
 
+class PinConfigOut(Schema):
+    """A one-time PIN method has no settings (Cloudflare answers ``{}`` too)."""
+
+
 class IdentityProviderOut(Schema):
     id: str
     name: str
     type: str
-    config: OidcConfigOut
+    config: OidcConfigOut | PinConfigOut
     enabled: bool
 
 
@@ -112,10 +119,10 @@ class ProviderFilters(Schema):
 
 
 def provider_out(method: LoginMethod) -> dict[str, Any]:
-    return {
-        "id": str(method.pk),
-        "name": method.name,
-        "type": method.type,
+    shown = {"id": str(method.pk), "name": method.name, "type": method.type}
+    if method.is_one_time_pin:
+        return shown | {"config": {}, "enabled": method.enabled}
+    return shown | {
         "config": {
             "issuer_url": method.issuer_url,
             "auth_url": method.auth_url or None,
@@ -145,11 +152,29 @@ def _fields(body: IdentityProviderIn, stored: LoginMethod | None) -> dict[str, A
     secret kept from ``stored`` when a PUT leaves them out. Raise a 400 for what cannot be used."""
     config = body.config
     problems = []
-    if body.type != OIDC:
+    if body.type not in TYPES:
         problems.append(
-            f"type: accessctl serves OpenID Connect identity providers only ({OIDC!r}), "
-            f"not {body.type!r}."
+            f"type: accessctl serves OpenID Connect ({OIDC!r}) and one-time PIN ({PIN!r}) "
+            f"identity providers, not {body.type!r}."
         )
+    elif stored is not None and body.type != stored.type:
+        problems.append(
+            f"type: a login method's type cannot change ({stored.type!r}); add another one."
+        )
+    if body.scim_config is not None and body.scim_config.enabled:
+        problems.append("scim_config.enabled: accessctl has no SCIM provisioning.")
+    enabled = body.enabled
+    if enabled is None:
+        enabled = stored.enabled if stored else True
+    if body.type == PIN:
+        problems += [
+            f"config.{key}: a one-time PIN identity provider has no settings."
+            for key, value in config.model_dump().items()
+            if value not in (None, "", [], {}, False)
+        ]
+        if problems:
+            raise invalid(*problems)
+        return {"name": body.name, "enabled": enabled}
     if config.claims:
         problems.append(NO_CLAIMS)
     problems += [
@@ -157,8 +182,6 @@ def _fields(body: IdentityProviderIn, stored: LoginMethod | None) -> dict[str, A
         for key, value in (config.model_extra or {}).items()
         if value not in (None, "", [], {}, False)
     ]
-    if body.scim_config is not None and body.scim_config.enabled:
-        problems.append("scim_config.enabled: accessctl has no SCIM provisioning.")
     scopes = config.scopes or []
     if any(not scope or len(scope.split()) != 1 for scope in scopes):
         problems.append("config.scopes: each scope is one word, without spaces.")
@@ -170,9 +193,6 @@ def _fields(body: IdentityProviderIn, stored: LoginMethod | None) -> dict[str, A
     groups = config.groups_claim_name
     if groups is None:
         groups = stored.groups_claim_name if stored else "groups"
-    enabled = body.enabled
-    if enabled is None:
-        enabled = stored.enabled if stored else True
     return {
         "name": body.name,
         "issuer_url": issuer,
@@ -187,6 +207,15 @@ def _fields(body: IdentityProviderIn, stored: LoginMethod | None) -> dict[str, A
         "groups_claim_name": groups,
         "enabled": enabled,
     }
+
+
+def _unchanged(method: LoginMethod) -> dict[str, Any]:
+    """The stored values of a one-time PIN method's (unused) OpenID Connect fields, for an
+    update that changes its name and enabled flag only."""
+    return {
+        name: getattr(method, name)
+        for name in ("issuer_url", "client_id", "scopes", "pkce_enabled", "email_claim_name")
+    } | {"groups_claim_name": method.groups_claim_name}
 
 
 @router.get("", response=Envelope[list[IdentityProviderOut]], summary="List identity providers")
@@ -205,7 +234,7 @@ def create_provider(request: HttpRequest, body: IdentityProviderIn) -> dict[str,
     token = token_of(request)
     fields = _fields(body, None)
     with api_write(LABELS):
-        created = login_method_create(user=token.actor, **fields)
+        created = login_method_create(user=token.actor, type=body.type, **fields)
         record(token, created, ADDED, "Added through the API")
     return ok(provider_out(_get(str(created.pk))))
 
@@ -227,7 +256,8 @@ def update_provider(
     method = _get(provider_id)
     fields = _fields(body, method)
     with api_write(LABELS):
-        login_method_update(method=method, user=token.actor, **fields)
+        kept = _unchanged(method) if method.is_one_time_pin else {}
+        login_method_update(method=method, user=token.actor, **kept, **fields)
         record(token, method, CHANGED, "Changed through the API")
     return ok(provider_out(_get(provider_id)))
 
