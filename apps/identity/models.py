@@ -19,6 +19,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
+from django.db.models import Q
 
 from accessctl.core.people import split_claim
 from apps.base import sealing
@@ -177,11 +178,13 @@ class LoginMethod(AuditedModel):
     def uses(self) -> list[str]:
         """What would change if this method went: the applications that offer it (one
         offering it alone would offer every method instead) and the policies whose Login
-        method rules name it, each as "application 'App'" or "policy 'Staff'"."""
+        method rules, or OIDC claim rules scoped to it (``3|groups=admins``), name it, each as
+        "application 'App'" or "policy 'Staff'"."""
         offering = Application.objects.filter(login_methods__login_method=self).order_by("name")
         naming = (
             AccessPolicy.objects.filter(
-                rules__type=RuleTypeChoices.LOGIN_METHOD, rules__value=str(self.pk)
+                Q(rules__type=RuleTypeChoices.LOGIN_METHOD, rules__value=str(self.pk))
+                | Q(rules__type=RuleTypeChoices.OIDC_CLAIM, rules__value__startswith=f"{self.pk}|")
             )
             .distinct()
             .order_by("name")

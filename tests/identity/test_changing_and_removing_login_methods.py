@@ -99,6 +99,21 @@ def test_a_method_a_login_method_rule_names_is_not_deleted(bound):
     assert "policy 'Staff via Test IdP'" in raised.value.messages[0]
 
 
+def test_a_method_an_oidc_claim_rule_is_scoped_to_is_not_deleted(bound):
+    method = add_login_method(ISSUER, "accessctl", "first-secret")
+    other = add_login_method(ISSUER, "other", "second-secret", name="Other IdP")
+    add_policy(
+        name="Admins of Test IdP",
+        decision="allow",
+        rules=(("include", "oidc_claim", f"{method.pk}|groups=admins"),),
+    )
+    with pytest.raises(LoginMethodInUse) as raised:
+        login_method_delete(method=method)
+    assert "policy 'Admins of Test IdP'" in raised.value.messages[0]
+    login_method_delete(method=other)  # a claim rule scoped to another method does not hold it
+    assert not LoginMethod.objects.filter(pk=other.pk).exists()
+
+
 def test_the_command_refuses_to_remove_a_method_in_use_and_removes_an_unused_one(offered):
     message = refusal("login_methods", "remove", offered.name)
     assert "in use by application 'app.example.com'" in message
