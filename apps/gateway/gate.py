@@ -48,7 +48,7 @@ def decide_request(request: HttpRequest, req: IncomingRequest) -> tuple[Ruling, 
                 ended=snapshot.ended_sessions if snapshot is not None else (),
             )
         if key is not None:
-            remembered.rulings.remember(key, ruling, session)
+            remembered.rulings.remember(key, ruling, session, now)
     if ruling.verdict is Verdict.UNAVAILABLE:
         backends.refused()  # counted for the line that says the backend is back
     log_ruling(req, ruling)

@@ -5,21 +5,27 @@ sensor, an API client) sends the same bytes again and again. Its ruling, and the
 it is given, are the same until something they were made from changes, so the whole decision
 (routing, verification lookup, evaluation, the session step) is made once and remembered.
 
+A client that keeps its ``CF_Authorization`` cookie and sends it on every request (a
+browser, a script with a cookie jar) is remembered the same way: its session is verified,
+checked against revocations and logouts and evaluated once, and the next request with the same
+Cookie header is answered from memory.
+
 What "the same request" means is everything :func:`apps.gateway.decision.decide` and the
 session step read for such a request: the certificate header (and the chain header of
-RFC 9440), the SNI header, the Host, the path and the peer's address, under the same settings
-object, configuration snapshot version and signing key. Only requests without a
-``CF_Authorization`` cookie are remembered (a session is the session step's business, every
-time; the name anywhere in the Cookie header is enough to decide in full), and only under WSGI
-(under ASGI the raw header names are checked on every request).
+RFC 9440), the SNI header, the whole Cookie header, the Host, the path and the peer's address,
+under the same settings object, configuration snapshot version and key ring (its signing key
+and generation). Only under WSGI (under ASGI the raw header names are checked on every
+request).
 
 An entry never outlives what it was made from: it is keyed by the snapshot version (any
-configuration change, a revocation, a token revocation epoch), the signing key in use and the
+configuration change, a revocation, a token revocation epoch, a logout), the key ring and the
 settings object, and it expires at the earliest of the certificate check's own validity
-(:data:`accessctl.core.verify.RESULT_TTL` and the expiry of every certificate of the chain) and
-the token's reuse window (:func:`apps.tokens.sessions.reusable_until`). Only allowed rulings
-with a verified certificate and a session token are remembered: a refusal is already cheap,
-and a flood of distinct bad certificates must not push good entries out.
+(:data:`accessctl.core.verify.RESULT_TTL` and the expiry of every certificate of the chain),
+the new token's reuse window (:func:`apps.tokens.sessions.reusable_until`), and for a session
+let in by its cookie, that token's expiry and the time its signing key stops being accepted.
+Only allowed rulings are remembered: those with a verified certificate and a session token,
+and those a valid session let in. A refusal is already cheap, and a flood of distinct bad
+certificates must not push good entries out.
 
 What is still done for every request: a fresh request id, the cookie's remaining lifetime,
 and the access log line.
@@ -35,6 +41,7 @@ from dataclasses import dataclass
 
 from accessctl.core import forwarded as fwd
 from accessctl.core.memo import ExpiringLru
+from accessctl.core.reasons import Reason
 from accessctl.core.request import IncomingRequest, Ruling, Verdict, meta_key
 from apps.base.conf import AccessSettings, access_settings
 from apps.gateway import config
@@ -50,12 +57,14 @@ Key = tuple[bytes, str, str, AccessSettings]
 
 @dataclass(frozen=True, slots=True)
 class Remembered:
-    """An allowed ruling (request id blank) and the token it was given."""
+    """An allowed ruling (request id blank) and the token it was given, or the session effect
+    of the cookie that let it in (``session``: the same for every request)."""
 
     ruling: Ruling
     token: str
     expires_at: dt.datetime
     sends_cookie: bool  # False for "No duration": the application gets the token, no cookie
+    session: SessionEffect | None = None
 
     def for_request(self, request_id: str, now: dt.datetime) -> tuple[Ruling, SessionEffect]:
         """The ruling and session effect for a new request at ``now``."""
@@ -65,6 +74,8 @@ class Remembered:
             request_id=request_id,
             access=dataclasses.replace(access, request_id=request_id) if access else None,
         )
+        if self.session is not None:
+            return ruling, self.session
         issued = None
         if self.sends_cookie:
             max_age = max(0, int(self.expires_at.timestamp()) - int(now.timestamp()))
@@ -82,31 +93,44 @@ class RememberedRulings(ExpiringLru[Key, Remembered]):
     def key_for(self, req: IncomingRequest, now: dt.datetime) -> Key | None:
         """The key of ``req``, or None when a request like it is never remembered."""
         headers: Mapping[str, object] = req.headers
-        if req.raw_header_names is not None or sessions.COOKIE_NAME in str(
-            headers.get("HTTP_COOKIE", "")
-        ):
+        if req.raw_header_names is not None:
             return None
         conf = access_settings()
         value = headers.get(conf.client_cert_meta) if conf.client_cert_meta else None
-        if not value or not isinstance(value, str):
+        cookie = str(headers.get("HTTP_COOKIE", ""))
+        has_session = sessions.COOKIE_NAME in cookie
+        if not (value and isinstance(value, str)) and not has_session:
             return None
         snapshot = config.current_snapshot()
         if snapshot is None:
             return None
         try:
-            kid = keys.key_ring(now=now).signing_key(now).kid
+            ring = keys.key_ring(now=now)
+            kid = f"{ring.signing_key(now).kid}/{ring.generation}"
         except keys.SigningKeyUnavailable:
             return None
         chain = headers.get(_CHAIN_META, "") if conf.client_cert_format == "rfc9440" else ""
         sni = headers.get(meta_key(conf.sni_header), "") if conf.sni_header else ""
         # Length-prefixed, so that no value can spell the boundary to the next one.
-        parts = (value, str(chain), str(sni), req.host, req.path, req.remote_addr)
+        parts = (
+            str(value or ""),
+            str(chain),
+            str(sni),
+            cookie if has_session else "",
+            req.host,
+            req.path,
+            req.remote_addr,
+        )
         material = "\0".join(f"{len(part)}:{part}" for part in parts)
         digest = hashlib.sha256(material.encode("utf-8", "surrogateescape")).digest()
         return digest, snapshot.version, kid, conf
 
-    def remember(self, key: Key, ruling: Ruling, session: SessionEffect) -> None:
-        """Remember an allowed ruling with a verified certificate and a new session token."""
+    def remember(self, key: Key, ruling: Ruling, session: SessionEffect, now: dt.datetime) -> None:
+        """Remember an allowed ruling with a verified certificate and a new session token, or
+        one a valid session let in."""
+        if ruling.reason == Reason.SESSION:
+            self._remember_session(key, ruling, session, now)
+            return
         signed = session.signed
         if (
             ruling.verdict is not Verdict.ALLOW
@@ -128,6 +152,33 @@ class RememberedRulings(ExpiringLru[Key, Remembered]):
             blank, signed.token, signed.expires_at, sends_cookie=session.issued is not None
         )
         self.put(key, entry, min(ruling.valid_until, signed.reusable_until, signed.expires_at))
+
+    def _remember_session(
+        self, key: Key, ruling: Ruling, session: SessionEffect, now: dt.datetime
+    ) -> None:
+        claims = session.claims
+        if (
+            ruling.verdict is not Verdict.ALLOW
+            or ruling.access is None
+            or claims is None
+            or session.token is None
+            or session.issued is not None
+            or session.clear_cookie
+            or session.unauthorized
+        ):
+            return
+        try:
+            accepted = keys.key_ring(now=now).accepted_until(claims.kid, keys.overlap())
+        except keys.SigningKeyUnavailable:
+            return
+        ends = [claims.expires_at, accepted]
+        if ruling.valid_until is not None:  # the certificate presented with it
+            ends.append(ruling.valid_until)
+        blank = dataclasses.replace(
+            ruling, request_id="", access=dataclasses.replace(ruling.access, request_id="")
+        )
+        entry = Remembered(blank, session.token, claims.expires_at, False, session)
+        self.put(key, entry, min(ends))
 
 
 rulings = RememberedRulings()

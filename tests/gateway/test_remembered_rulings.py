@@ -18,6 +18,7 @@ from django.core.management import call_command
 
 from accessctl.core.reasons import Reason
 from apps.gateway import config, gate, remembered
+from apps.policies.services import application_revoke_tokens
 from apps.tokens import sessions
 from tests.factories import certs as certfactory
 from tests.factories.forwarded import ask, escaped, fetch
@@ -96,16 +97,49 @@ def test_the_view_sees_the_request_id_of_its_own_request(client, bound, leaf):
     assert [page["request_id"] for page in ids] == ["request-0", "request-1"]
 
 
-def test_a_request_with_a_cookie_is_decided_every_time(client, bound, leaf, decisions):
+def test_the_same_cookie_again_is_remembered_and_another_cookie_is_decided(
+    client, bound, leaf, decisions
+):
     add_policy()
     token = shown(client, leaf).cookies[COOKIE].value
-    for _ in range(2):
-        client.cookies[COOKIE] = token
+    for cookie in (token, token, token + "x"):
+        client.cookies[COOKIE] = cookie
         response = client.get(
             "/", HTTP_HOST=HOST, REMOTE_ADDR=PROXY, HTTP_X_SSL_CLIENT_CERT=escaped(leaf)
         )
         assert response.status_code == 200
+    # The first request with the cookie is decided, the second is remembered, and a cookie
+    # that differs (here: one that does not verify) is decided in full.
     assert decisions == ["/", "/", "/"]
+
+
+def test_a_session_cookie_alone_is_remembered_until_its_token_expires(client, bound, leaf, clock):
+    add_policy(session_seconds=60)
+    token = shown(client, leaf).cookies[COOKIE].value
+    client.cookies[COOKIE] = token
+
+    def with_cookie_only():
+        return client.get("/", HTTP_HOST=HOST, REMOTE_ADDR=PROXY)
+
+    hits = remembered.rulings.hits
+    assert with_cookie_only().status_code == 200
+    assert with_cookie_only().status_code == 200
+    assert remembered.rulings.hits == hits + 1
+    clock.shift(dt.timedelta(seconds=61))
+    expired = with_cookie_only()
+    assert expired.status_code == 403
+    assert remembered.rulings.hits == hits + 1
+
+
+def test_a_remembered_session_cookie_ends_with_revoke_tokens(client, bound, leaf, decisions):
+    policy = add_policy()
+    token = shown(client, leaf).cookies[COOKIE].value
+    client.cookies[COOKIE] = token
+    for _ in range(2):
+        assert client.get("/", HTTP_HOST=HOST, REMOTE_ADDR=PROXY).status_code == 200
+    application_revoke_tokens(application=policy.links.get().application)
+    _changed()
+    assert client.get("/", HTTP_HOST=HOST, REMOTE_ADDR=PROXY).status_code == 403
 
 
 def test_a_change_of_the_policy_is_never_outlived(client, bound, leaf, decisions):
