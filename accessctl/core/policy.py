@@ -333,6 +333,14 @@ def describe_rule(rule: Rule) -> str:
     return f"{_GROUP_WORDS[rule.group]}: {text}"
 
 
+def login_method_id(value: str) -> str:
+    """The stored form of a login method's id in a rule: ASCII digits without leading zeros
+    (a person's login method is compared as that text: ``01`` would never match ``1``)."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise InvalidRuleValue("must be the id of a login method (a number)")
+    return str(int(value))
+
+
 def _is_scoped_claim(value: str) -> bool:
     try:
         return split_scoped_claim(value)[0] is not None
@@ -379,11 +387,11 @@ def normalize_rule_value(rule_type: RuleType, value: str) -> str:
         raise InvalidRuleValue("use a single * for any run of characters")
     if rule_type is RuleType.SAN_EMAIL and "@" not in value:
         raise InvalidRuleValue("must be an email address (or a * pattern) containing @")
-    if rule_type is RuleType.LOGIN_METHOD and not value.isdigit():
-        raise InvalidRuleValue("must be the id of a login method (a number)")
+    if rule_type is RuleType.LOGIN_METHOD:
+        return login_method_id(value)
     if rule_type is RuleType.OIDC_CLAIM:
         scope, name, wanted = split_scoped_claim(value)
-        return claim_rule_value(name, wanted, scope)
+        return claim_rule_value(name, wanted, login_method_id(scope) if scope else None)
     return value
 
 

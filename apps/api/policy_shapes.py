@@ -29,8 +29,9 @@ from ninja import Schema
 from pydantic import Field
 
 from accessctl.core.durations import InvalidDuration, parse_go_duration
+from accessctl.core.matching import InvalidRuleValue
 from accessctl.core.people import claim_rule_value, split_scoped_claim
-from accessctl.core.policy import Decision, RuleGroup, RuleType
+from accessctl.core.policy import Decision, RuleGroup, RuleType, login_method_id
 from apps.api.envelope import invalid
 from apps.identity.models import LoginMethod
 from apps.policies.choices import DEFAULT_APP_SESSION_SECONDS, go_duration
@@ -115,20 +116,29 @@ def _rule_value(where: str, key: str, rule_type: RuleType, body: dict[str, str])
             )
         provider = body.get("identity_provider_id") or None
         if provider is not None:
-            _login_method(where, provider)
-        return claim_rule_value(body["claim_name"].strip(), body["claim_value"].strip(), provider)
+            provider = _login_method(where, provider)
+        name = body["claim_name"].strip()
+        if "|" in name:  # it would read as a login method's id
+            raise invalid(f"{where}: claim_name {name!r} is not a claim name.")
+        return claim_rule_value(name, body["claim_value"].strip(), provider)
     field = _ONE_FIELD.get(rule_type, key)
     if set(body) != {field}:
         raise invalid(f'{where}: write it as {{"{key}": {{"{field}": "…"}}}}.')
     if rule_type is RuleType.LOGIN_METHOD:
-        _login_method(where, body[field])
+        return _login_method(where, body[field])
     return body[field]
 
 
-def _login_method(where: str, given: str) -> None:
-    """400 unless ``given`` is the id of a login method (an identity provider)."""
-    if not given.isdigit() or not LoginMethod.objects.filter(pk=int(given)).exists():
-        raise invalid(f"{where}: {given!r} is not the id of an identity provider.")
+def _login_method(where: str, given: str) -> str:
+    """``given`` as a rule stores it; 400 unless it is the id of a login method (an identity
+    provider)."""
+    try:
+        pk = login_method_id(given)
+    except InvalidRuleValue:
+        pk = ""
+    if not pk or not LoginMethod.objects.filter(pk=int(pk)).exists():
+        raise invalid(f"{where}: {given[:40]!r} is not the id of an identity provider.")
+    return pk
 
 
 def policy_fields(body: PolicyIn) -> dict[str, Any]:

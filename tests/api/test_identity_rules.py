@@ -63,6 +63,12 @@ def test_every_identity_rule_is_taken_and_shown_in_cloudflares_shape(
     [
         ([{"login_method": {"id": "999"}}], "not the id of an identity provider"),
         ([{"login_method": {"id": "okta"}}], "not the id of an identity provider"),
+        ([{"login_method": {"id": "³"}}], "not the id of an identity provider"),
+        ([{"login_method": {"id": "9" * 5000}}], "not the id of an identity provider"),
+        (
+            [{"oidc": {"claim_name": "424242|groups", "claim_value": "a"}}],
+            "is not a claim name",
+        ),
         (
             [{"oidc": {"claim_name": "g", "claim_value": "a", "identity_provider_id": "999"}}],
             "not the id of an identity provider",
@@ -130,3 +136,24 @@ def test_cloudflares_sdk_writes_and_reads_the_second_layer_policy(cf: Cloudflare
     assert read.exclude[0].email.email == "eve@example.com"  # type: ignore[union-attr]
     assert read.require is not None and len(read.require) == 1
     assert read.require[0].certificate is not None  # type: ignore[union-attr]
+
+
+def test_an_id_with_leading_zeros_is_stored_as_the_id_a_login_compares(
+    api: ApiClient, keycloak: LoginMethod
+) -> None:
+    padded = f"0{keycloak.pk}"
+    status, body = allow(
+        api,
+        include=[{"everyone": {}}],
+        exclude=[
+            {"login_method": {"id": padded}},
+            {"oidc": {"claim_name": "g", "claim_value": "x", "identity_provider_id": padded}},
+        ],
+    )
+
+    assert status == 200, body
+    stored = (
+        AccessPolicy.objects.get().rules.filter(group="exclude").values_list("value", flat=True)
+    )
+    assert sorted(stored) == sorted([str(keycloak.pk), f"{keycloak.pk}|g=x"])
+    assert len(keycloak.uses()) == 1  # the policy: its rules name the method
