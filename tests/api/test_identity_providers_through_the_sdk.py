@@ -4,38 +4,17 @@ accessctl's API on a live server, as an operator's script would."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import cloudflare
 import pytest
 from cloudflare import Cloudflare
 
 from apps.api.models import Account
 from apps.identity.models import LoginMethod
-from tests.factories.api import make_token, sdk_client
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 SECRET = "sdk-client-secret-" + "z" * 16
 ISSUER = "https://sso.example.com/realms/staff"
-
-
-def sdk_with_token(server_url: str, *, read_only: bool = False) -> Iterator[Cloudflare]:
-    """The SDK with a new token, closed at the end (a kept-alive connection to the live
-    server would otherwise be closed by its thread after the test's database is gone)."""
-    _, token = make_token("sdk-read" if read_only else "sdk-idp", read_only=read_only)
-    with sdk_client(server_url, token) as cf:
-        yield cf
-
-
-@pytest.fixture
-def cf(live_server) -> Iterator[Cloudflare]:
-    yield from sdk_with_token(live_server.url)
-
-
-@pytest.fixture
-def read_only_cf(live_server) -> Iterator[Cloudflare]:
-    yield from sdk_with_token(live_server.url, read_only=True)
 
 
 def test_an_operators_script_manages_identity_providers_through_the_sdk(cf: Cloudflare) -> None:

@@ -3,15 +3,13 @@ everyone, login_method, oidc), through Django's client and through Cloudflare's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from cloudflare import Cloudflare
 
 from apps.api.models import Account
 from apps.identity.models import LoginMethod
 from apps.policies.models import AccessPolicy
-from tests.factories.api import ApiClient, make_token, sdk_client
+from tests.factories.api import ApiClient
 from tests.factories.identity import add_login_method
 
 ISSUER = "https://sso.example.com/realms/staff"
@@ -89,13 +87,6 @@ def test_an_identity_rule_accessctl_cannot_hold_is_refused_and_nothing_is_stored
     assert status == 400, body
     assert words in " ".join(e["message"] for e in body["errors"])
     assert not AccessPolicy.objects.exists()
-
-
-@pytest.fixture
-def cf(transactional_db, live_server) -> Iterator[Cloudflare]:
-    _, token = make_token("sdk-identity-rules")
-    with sdk_client(live_server.url, token) as client:
-        yield client
 
 
 def test_cloudflares_sdk_writes_and_reads_the_second_layer_policy(cf: Cloudflare) -> None:

@@ -2,7 +2,11 @@
 ``revoke_tokens``; ``apps/{app_id}/policies``: an application's policies with precedence.
 
 Writes go through ``apps.policies.services`` (the dashboard's checks; every row saved one at
-a time, so every node enforces the change within a second).
+a time, so every node enforces the change within a second) and, for ``allowed_idps`` (the login
+methods an application offers), ``apps.identity.services``: all of one request in one
+transaction. ``auto_redirect_to_identity`` is stored nowhere: it is what accessctl's login page
+does, going straight to an application's only chosen login method, so it is answered ``true``
+exactly when ``allowed_idps`` has one id, and a request saying otherwise is refused.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from apps.api.policy_shapes import (
     policy_out,
 )
 from apps.api.routers.common import Confirm, Deleted, Page, api_write, as_id
+from apps.identity.models import LoginMethod
+from apps.identity.services import application_set_login_methods
 from apps.policies.choices import DEFAULT_APP_SESSION_SECONDS, go_duration
 from apps.policies.models import AccessPolicy, Application, ApplicationPolicy
 from apps.policies.services import (
@@ -45,6 +51,16 @@ router = Router(tags=["Access applications"])
 SELF_HOSTED = "self_hosted"
 AUD_LENGTH = 64
 LABELS = {"domains": "domain", "session_seconds": "session_duration"}
+REDIRECT_NEEDS_ONE = (
+    "auto_redirect_to_identity: true needs exactly one identity provider in allowed_idps: "
+    "accessctl's login page goes straight to an application's only login method and shows "
+    "the choice otherwise."
+)
+REDIRECT_ALWAYS_WITH_ONE = (
+    "auto_redirect_to_identity: accessctl's login page always goes straight to an "
+    "application's only login method, so it cannot be false with one identity provider in "
+    "allowed_idps: send true, or leave it out."
+)
 
 
 class Destination(Schema):
@@ -76,6 +92,8 @@ class ApplicationIn(Schema):
     destinations: list[Destination] | None = Field(None, max_length=500)
     session_duration: str | None = Field(None, max_length=100)
     policies: list[str | int | PolicyLink | InlinePolicy] | None = Field(None, max_length=500)
+    allowed_idps: list[str] | None = Field(None, max_length=500)
+    auto_redirect_to_identity: bool | None = None
 
 
 class ApplicationOut(Schema):
@@ -90,6 +108,8 @@ class ApplicationOut(Schema):
     session_duration: str
     enabled: bool
     policies: list[PolicyOut]
+    allowed_idps: list[str]
+    auto_redirect_to_identity: bool
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -106,13 +126,21 @@ class ApplicationFilters(Schema):
 
 def applications() -> QuerySet[Application]:
     return Application.objects.prefetch_related(
-        "domains", "policy_links__policy__rules", "policy_links__policy__links"
+        "domains", "policy_links__policy__rules", "policy_links__policy__links", "login_methods"
     ).order_by("pk")
+
+
+def allowed_idps(application: Application) -> list[str]:
+    """The ids of the login methods ``application`` chose, in the order they were given
+    (none: it offers every enabled method)."""
+    rows = sorted(application.login_methods.all(), key=lambda row: row.pk)
+    return [str(row.login_method_id) for row in rows]
 
 
 def app_out(application: Application) -> dict[str, Any]:
     domains = application.domain_list()
     links = sorted(application.policy_links.all(), key=lambda link: link.precedence)
+    chosen = allowed_idps(application)
     return {
         "id": str(application.pk),
         "uid": str(application.pk),
@@ -125,6 +153,8 @@ def app_out(application: Application) -> dict[str, Any]:
         "session_duration": go_duration(application.session_seconds),
         "enabled": application.enabled,
         "policies": [policy_out(link.policy, link.precedence) for link in links],
+        "allowed_idps": chosen,
+        "auto_redirect_to_identity": len(chosen) == 1,
         "created_at": application.created_at,
         "updated_at": application.updated_at,
     }
@@ -191,6 +221,31 @@ def _links(
     return links
 
 
+def _login_methods(body: ApplicationIn, kept: int) -> list[LoginMethod] | None:
+    """The login methods ``body`` chooses, each once (None: ``allowed_idps`` absent, keep the
+    ``kept`` ones the application has chosen); a 400 for an id that names none, or for an
+    ``auto_redirect_to_identity`` that is not what the login page will do with them."""
+    methods: list[LoginMethod] | None = None
+    if body.allowed_idps is not None:
+        numbers = {text: as_id(text) for text in body.allowed_idps}
+        found = LoginMethod.objects.in_bulk([n for n in numbers.values() if n is not None])
+        problems = [
+            f"allowed_idps.{position}: no identity provider with id {text!r}."
+            for position, text in enumerate(body.allowed_idps, start=1)
+            if numbers[text] not in found
+        ]
+        if problems:
+            raise invalid(*problems)
+        methods = list({numbers[text]: found[numbers[text]] for text in numbers}.values())
+    chosen = len(methods) if methods is not None else kept
+    redirect = body.auto_redirect_to_identity
+    if redirect is True and chosen != 1:
+        raise invalid(REDIRECT_NEEDS_ONE)
+    if redirect is False and chosen == 1:
+        raise invalid(REDIRECT_ALWAYS_WITH_ONE)
+    return methods
+
+
 def _session(body: ApplicationIn, default: int) -> int:
     if body.session_duration is None:
         return default
@@ -225,6 +280,7 @@ def create_application(
     token = token_of(request)
     domains = _domains(body)
     session = _session(body, DEFAULT_APP_SESSION_SECONDS)
+    methods = _login_methods(body, kept=0)
     with api_write(LABELS, confirm=flags):
         application = application_create(
             name=body.name,
@@ -238,6 +294,8 @@ def create_application(
             application_set_policies(
                 application=application, links=links, user=token.actor, allow_unguarded=True
             )
+        if methods:
+            application_set_login_methods(application=application, methods=methods)
         record(token, application, ADDED, "Added through the API")
     return ok(app_out(_get(str(application.pk))))
 
@@ -258,6 +316,7 @@ def update_application(
     application = _get(app_id)
     domains = _domains(body)
     session = _session(body, application.session_seconds)
+    methods = _login_methods(body, kept=len(allowed_idps(application)))
     with api_write(LABELS, confirm=flags):
         application_update(
             application=application,
@@ -273,6 +332,8 @@ def update_application(
             application_set_policies(
                 application=application, links=links, user=token.actor, allow_unguarded=True
             )
+        if methods is not None:
+            application_set_login_methods(application=application, methods=methods)
         record(token, application, CHANGED, "Changed through the API")
     return ok(app_out(_get(str(application.pk))))
 
