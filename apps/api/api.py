@@ -115,8 +115,8 @@ api = AccessApi(
     version="4",
     description="The part of Cloudflare's API (v4) that covers what accessctl does: Access "
     "mTLS certificates and their hostname settings, self-hosted applications and their "
-    "policies, identity providers (OpenID Connect login methods), for the one account. "
-    "Authenticate with an API token: `Authorization: Bearer <token>`.",
+    "policies, identity providers (OpenID Connect and one-time PIN login methods), for the one "
+    "account. Authenticate with an API token: `Authorization: Bearer <token>`.",
     auth=BearerToken(),
     throttle=[TokenThrottle()],
     urls_namespace="api",
