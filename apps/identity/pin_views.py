@@ -60,6 +60,21 @@ EXPIRED = LoginProblem(
     "The code has expired",
     f"A code is valid for {pins.CODE_SECONDS // 60} minutes. Ask for a new one.",
 )
+REPLACED = LoginProblem(
+    "This code is no longer valid",
+    "A newer code was asked for this address, or this one expired. Use the code of the "
+    "latest email, or ask for a new one.",
+)
+UNDER_ATTACK = LoginProblem(
+    "Too many wrong codes lately",
+    f"Too many wrong codes were typed for this sign-in method lately, so it sends no code "
+    f"for now. Try again later (within {pins.BUDGET_WINDOW.seconds // 60} minutes).",
+    429,
+)
+TRY_LATER = (
+    "Too many wrong codes were typed for this sign-in method lately: no new code can be "
+    "asked for now, try again later."
+)
 EXHAUSTED = LoginProblem(
     "Too many wrong codes",
     "That code can no longer be used. Ask for a new one to sign in.",
@@ -70,7 +85,7 @@ _PROBLEMS = {
     pins.Checked.USED: USED,
     pins.Checked.EXHAUSTED: EXHAUSTED,
     pins.Checked.EXPIRED: EXPIRED,
-    pins.Checked.UNKNOWN: EXPIRED,  # deleted once expired
+    pins.Checked.UNKNOWN: REPLACED,  # deleted: expired, or a newer code was issued
 }
 
 
@@ -97,6 +112,9 @@ def pin_send(request: HttpRequest, hostname: str) -> HttpResponseBase:
     email = form.cleaned_data["email"]
     now = timezone.now()
     client = client_ip(incoming(request, host=request.get_host(), path=request.path))
+    if pins.pin_budget_spent(method=method, now=now):
+        logger.info("one-time PIN refused: method %s is over its wrong-code budget", method)
+        raise UNDER_ATTACK.again(again_url(target))
     if not pins.pin_request_allow(email=email, client=client, now=now):
         logger.info("one-time PIN refused: too many requests for %s or from %s", email, client)
         raise TOO_MANY.again(again_url(target))
@@ -123,6 +141,13 @@ def _code_page(
 ) -> HttpResponse:
     context = {"email": pending["email"], "form": form, "minutes": pins.CODE_SECONDS // 60}
     return render(request, "identity/pin_code.html", context, status=status)
+
+
+def _spent(checked: pins.PinCheck) -> bool:
+    challenge = checked.challenge
+    return challenge is not None and pins.pin_budget_spent(
+        method=challenge.login_method, now=timezone.now()
+    )
 
 
 @login_page
@@ -153,10 +178,15 @@ def pin_code(request: HttpRequest) -> HttpResponseBase:
             f"That code is not right. {checked.attempts_left} attempt"
             f"{'s' if checked.attempts_left != 1 else ''} left.",
         )
+        if _spent(checked):
+            form.add_error("code", TRY_LATER)
         return _code_page(request, pending, form, status=400)
     del request.session[_PENDING]
     if checked.result is not pins.Checked.CORRECT or checked.challenge is None:
-        raise _PROBLEMS[checked.result].again(again_url(target))
+        problem = _PROBLEMS[checked.result]
+        if checked.result is pins.Checked.EXHAUSTED and _spent(checked):
+            problem = UNDER_ATTACK  # "ask for a new one" would not work for now
+        raise problem.again(again_url(target))
     mark_used(request, challenge_id)
     # Still a method the application offers, and enabled (the operator may have changed it
     # since the code was mailed).
