@@ -3,7 +3,9 @@
 - ``POST /cdn-cgi/access/pin/<app hostname>?redirect_url=…``: an address from the login
   page's "Email me a code" form. Requests are counted (too many: 429). A code is made every
   time, but mailed only when some policy of the application could let that address in; the
-  next page says the same either way, so the form tells nobody which addresses may sign in.
+  next page says the same either way, and as fast (the mail is only queued for
+  ``apps.identity.pin_mailer``'s thread), so the form tells nobody which addresses may sign
+  in.
 - ``GET|POST /cdn-cgi/access/pin``: the code form, for the code this browser asked for (its
   challenge is kept in the session of the authentication hostname). A correct code ends as an
   OpenID Connect callback does (:func:`apps.identity.views.sign_in`).
@@ -26,6 +28,7 @@ from apps.identity import pins
 from apps.identity.flow import LoginProblem, LoginTarget, login_target, pin_person
 from apps.identity.forms import PinCodeForm, PinEmailForm
 from apps.identity.models import LoginMethod
+from apps.identity.pin_mailer import PinMail, pin_mailer
 from apps.identity.views import (
     NO_METHOD,
     again_url,
@@ -102,8 +105,8 @@ def _pin_method(target: LoginTarget, method_id: object) -> LoginMethod:
 @login_page
 @require_POST
 def pin_send(request: HttpRequest, hostname: str) -> HttpResponseBase:
-    """Count the request, make a code, mail it when the address is admissible (see the
-    module doc), and go on to the code form."""
+    """Count the request, make a code, queue its mail when the address is admissible (see
+    the module doc), and go on to the code form."""
     target = login_target(hostname, request.GET.get("redirect_url", ""))
     method = _pin_method(target, request.POST.get("method"))
     form = PinEmailForm(request.POST)
@@ -121,10 +124,12 @@ def pin_send(request: HttpRequest, hostname: str) -> HttpResponseBase:
     challenge, code = pins.pin_issue(method=method, email=email, now=now)
     person = pin_person(method, email)
     if identity_admissible(target.application.policies, person, target.path):
-        pins.pin_mail_send(
-            to=email, code=code, application=target.application.name, hostname=target.hostname
+        pin_mailer.send(
+            PinMail(
+                to=email, code=code, application=target.application.name, hostname=target.hostname
+            )
         )
-        logger.info("one-time PIN mailed to %s for %s", email, target.hostname)
+        logger.info("one-time PIN queued for %s for %s", email, target.hostname)
     else:
         logger.info("one-time PIN not mailed: %s has no access to %s", email, target.hostname)
     request.session[_PENDING] = {

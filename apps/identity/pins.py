@@ -25,15 +25,12 @@ import hmac
 import ipaddress
 import logging
 import secrets
-import smtplib
 import uuid
 from dataclasses import dataclass
 from hashlib import sha256
 
-from django.core.mail import BadHeaderError, EmailMessage
 from django.db import transaction
 from django.db.models import F
-from django.template.loader import render_to_string
 
 from apps.base import sealing
 from apps.identity.models import LoginMethod, PinChallenge, PinRequest, PinWrongCode
@@ -206,20 +203,3 @@ def pin_budget_spent(*, method: LoginMethod, now: dt.datetime) -> bool:
     (then no code is issued and the code page asks to try later)."""
     recent = PinWrongCode.objects.filter(login_method=method, created_at__gt=now - BUDGET_WINDOW)
     return recent.count() >= WRONG_CODES_PER_HOUR
-
-
-def pin_mail_send(*, to: str, code: str, application: str, hostname: str) -> bool:
-    """Mail ``code`` through Django's email backend (``EMAIL_URL``); False when the mail
-    could not be handed over (logged: the page must not tell the person anything else)."""
-    context = {"code": code, "application": application, "hostname": hostname}
-    message = EmailMessage(
-        subject=f"{code} is your sign-in code for {application}",
-        body=render_to_string("identity/pin_mail.txt", context),
-        to=[to],
-    )
-    try:
-        message.send()
-    except (OSError, smtplib.SMTPException, BadHeaderError) as exc:
-        logger.error("one-time PIN mail to %s not sent: %s", to, exc)
-        return False
-    return True
