@@ -5,6 +5,7 @@ not a code was sent; wrong, expired, exhausted and replayed codes; throttling; C
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from urllib.parse import quote
 
@@ -16,7 +17,8 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.console.servers import free_port
-from apps.identity.models import LoginMethodType, PinChallenge
+from apps.identity import pins
+from apps.identity.models import LoginMethodType, PinChallenge, PinWrongCode
 from apps.identity.pin_mailer import pin_mailer
 from apps.identity.services import application_set_login_methods, login_method_create
 from apps.policies.models import Application
@@ -173,6 +175,39 @@ def test_a_sixth_code_for_one_address_in_fifteen_minutes_is_refused(device, seco
     page = ask_code(Browser(certificate=device), ADA)
     assert page.status == 429 and "Too many codes asked for" in page.text
     assert len(outbox()) == 5
+
+
+def test_a_newer_code_for_the_address_makes_the_earlier_one_invalid(device, second_layer):
+    first_browser, second_browser = Browser(certificate=device), Browser(certificate=device)
+    first = ask_code(first_browser, ADA)
+    first_code = mailed_code(ADA)
+    mail.outbox.clear()
+    second = ask_code(second_browser, ADA)
+    page = first_browser.submit(first, code=first_code)
+    assert page.status == 400 and "This code is no longer valid" in page.text
+    assert second_browser.submit(second, code=mailed_code(ADA)).url == APP
+
+
+def test_once_the_wrong_code_budget_is_spent_the_method_mails_no_code_for_a_while(
+    device, second_layer, pin_method, caplog
+):
+    browser = Browser(certificate=device)
+    page = ask_code(browser, ADA)
+    PinWrongCode.objects.bulk_create(
+        PinWrongCode(login_method=pin_method, created_at=timezone.now())
+        for _ in range(pins.WRONG_CODES_PER_HOUR - 1)
+    )
+    with caplog.at_level(logging.ERROR, logger="apps.identity.pins"):
+        page = browser.submit(page, code=other_than(mailed_code(ADA)))
+    assert page.status == 400 and "That code is not right. 4 attempts left." in page.text
+    assert "no new code can be asked for now, try again later" in page.text
+    assert "one-time PIN method 'Email': 200 wrong codes in the last hour" in caplog.text
+    refused = ask_code(Browser(certificate=device), "bob@example.com")
+    assert refused.status == 429 and "Too many wrong codes lately" in refused.text
+    assert [m.to for m in outbox()] == [[ADA]]
+    assert browser.submit(page, code=mailed_code(ADA)).url == APP  # a code mailed still works
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=1, seconds=1)):
+        assert ask_code(Browser(certificate=device), "bob@example.com").status == 200
 
 
 def test_a_bad_address_is_told_by_the_field(browser, second_layer):
