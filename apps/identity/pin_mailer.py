@@ -5,9 +5,9 @@ answers as fast whether or not a code is mailed (the time must not tell who may 
 :data:`MAX_PENDING` mails the next ones are dropped (logged at ERROR). A daemon thread per
 process (started by the first mail in that process, so that a forked gunicorn worker gets its
 own, as ``apps.traffic.recorder`` does) renders each mail and hands it to Django's email
-backend (``EMAIL_URL``); a mail the server refuses is logged at ERROR (``apps.identity.pins``'s
-callers must not tell the person anything else). :meth:`PinMailer.flush` waits until
-everything queued was handed over (the tests do so before reading a mailbox).
+backend (``EMAIL_URL``); a mail the server refuses is logged at ERROR, and only there: the
+page said the same either way. :meth:`PinMailer.flush` waits until everything queued was
+handed over (the tests do so before reading a mailbox, and after every test).
 """
 
 from __future__ import annotations

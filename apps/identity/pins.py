@@ -11,8 +11,8 @@ Everything is counted in the database, so that every node shares the counts: req
 codes (:data:`PER_ADDRESS` per address from one client network, :data:`PER_CLIENT` per client
 network, in :data:`WINDOW`; a network is an IPv4 address or an IPv6 /64, which one host
 usually holds whole) and wrong codes (:data:`WRONG_CODES_PER_HOUR` per login method, whoever
-types them: past that budget, which only guessing reaches, the method issues no code for the
-rest of the hour and an ERROR line says so).
+types them: at that budget, which only guessing reaches, an ERROR line says so and the method
+issues no code until the last hour's count falls below it).
 
 Every function takes ``now``, so that the tests control the clock.
 """
@@ -166,7 +166,8 @@ def pin_request_allow(*, email: str, client: str, now: dt.datetime) -> bool:
     its own autocommit statement: of requests racing on any nodes, each counts every other
     that was recorded before its count, so that no more than the limit pass (when many race
     at the limit, all of them may be refused, never too many granted). A refused request
-    deletes its own row.
+    deletes its own row. Hence no ``transaction.atomic`` here: inside one, the rows of racing
+    requests would stay invisible to each other until too late.
     """
     since = now - WINDOW
     PinRequest.objects.filter(created_at__lte=since).delete()
