@@ -15,6 +15,7 @@ from hypothesis import settings as hypothesis_settings
 
 from apps.base.backends import backends, cache_is_shared
 from apps.gateway import config, remembered, verification
+from apps.identity.pin_mailer import pin_mailer
 from apps.tokens import keys, sessions
 from apps.traffic.recorder import recorder
 from apps.trust.models import MtlsCertificate
@@ -63,6 +64,14 @@ def _traffic_recorded_only_when_flushed(settings):
     recorder.discard()
     yield
     recorder.discard()
+
+
+@pytest.fixture(autouse=True)
+def _pin_mails_sent_within_their_test():
+    """One-time PIN mails go out on a background thread (apps.identity.pin_mailer): every
+    mail a test queued is handed over before the next test starts."""
+    yield
+    assert pin_mailer.flush(), "a one-time PIN mail was still being sent after 30 s"
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.identity.models import OIDC_FIELDS, ApplicationLoginMethod, LoginMethod, LoginMethodType
+from apps.identity.pins import CODE_DIGITS, CODE_SECONDS
 from apps.identity.services import login_method_create, login_method_delete, login_method_update
 from apps.policies.admin.applications import ApplicationAdmin, PartOfTheApplication
 
@@ -95,9 +96,10 @@ class LoginMethodAdmin(_LoginMethodAdminBase):
             None,
             {
                 "fields": ["id", "name", "type", "enabled"],
-                "description": "accessctl mails a 6-digit code, valid 10 minutes, to an "
-                "address some policy of the application could let in; the person types it "
-                "on the login page. Mail goes out through EMAIL_URL (see docs/identity.md).",
+                "description": f"accessctl mails a {CODE_DIGITS}-digit code, valid "
+                f"{CODE_SECONDS // 60} minutes, to an address some policy of the application "
+                "could let in; the person types it on the login page. Mail goes out through "
+                "EMAIL_URL (see docs/identity.md).",
             },
         )
     ]

@@ -8,8 +8,9 @@ URLs are given), a client id and secret, scopes, PKCE, and which claims carry th
 the groups. The client secret is stored only encrypted (``apps.base.sealing``) and is never
 shown back. :class:`ApplicationLoginMethod` rows say which methods an application offers;
 an application with none offers every enabled method. :class:`PinChallenge` rows are the
-codes mailed (only their HMAC kept) and :class:`PinRequest` rows count the requests for them
-(``apps.identity.pins``), in the database so that every node shares both.
+codes mailed (only their HMAC kept), :class:`PinRequest` rows count the requests for them and
+:class:`PinWrongCode` rows the wrong codes typed (``apps.identity.pins``), in the database so
+that every node shares them.
 """
 
 from __future__ import annotations
@@ -256,3 +257,19 @@ class PinRequest(models.Model):
 
     def __str__(self) -> str:
         return f"PIN request from {self.client} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PinWrongCode(models.Model):
+    """One wrong code typed for a one-time PIN method, kept an hour: the method's budget of
+    wrong codes (``apps.identity.pins.WRONG_CODES_PER_HOUR``) counts them on every node."""
+
+    login_method = models.ForeignKey(
+        LoginMethod, on_delete=models.CASCADE, related_name="pin_wrong_codes"
+    )
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "one-time PIN wrong code"
+
+    def __str__(self) -> str:
+        return f"wrong code for {self.login_method} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -3,7 +3,9 @@
 - ``POST /cdn-cgi/access/pin/<app hostname>?redirect_url=…``: an address from the login
   page's "Email me a code" form. Requests are counted (too many: 429). A code is made every
   time, but mailed only when some policy of the application could let that address in; the
-  next page says the same either way, so the form tells nobody which addresses may sign in.
+  next page says the same either way, and as fast (the mail is only queued for
+  ``apps.identity.pin_mailer``'s thread), so the form tells nobody which addresses may sign
+  in.
 - ``GET|POST /cdn-cgi/access/pin``: the code form, for the code this browser asked for (its
   challenge is kept in the session of the authentication hostname). A correct code ends as an
   OpenID Connect callback does (:func:`apps.identity.views.sign_in`).
@@ -26,6 +28,7 @@ from apps.identity import pins
 from apps.identity.flow import LoginProblem, LoginTarget, login_target, pin_person
 from apps.identity.forms import PinCodeForm, PinEmailForm
 from apps.identity.models import LoginMethod
+from apps.identity.pin_mailer import PinMail, pin_mailer
 from apps.identity.views import (
     NO_METHOD,
     again_url,
@@ -60,6 +63,21 @@ EXPIRED = LoginProblem(
     "The code has expired",
     f"A code is valid for {pins.CODE_SECONDS // 60} minutes. Ask for a new one.",
 )
+REPLACED = LoginProblem(
+    "This code is no longer valid",
+    "A newer code was asked for this address, or this one expired. Use the code of the "
+    "latest email, or ask for a new one.",
+)
+UNDER_ATTACK = LoginProblem(
+    "Too many wrong codes lately",
+    f"Too many wrong codes were typed for this sign-in method lately, so it sends no code "
+    f"for now. Try again later (within {pins.BUDGET_WINDOW.seconds // 60} minutes).",
+    429,
+)
+TRY_LATER = (
+    "Too many wrong codes were typed for this sign-in method lately: no new code can be "
+    "asked for now, try again later."
+)
 EXHAUSTED = LoginProblem(
     "Too many wrong codes",
     "That code can no longer be used. Ask for a new one to sign in.",
@@ -70,7 +88,7 @@ _PROBLEMS = {
     pins.Checked.USED: USED,
     pins.Checked.EXHAUSTED: EXHAUSTED,
     pins.Checked.EXPIRED: EXPIRED,
-    pins.Checked.UNKNOWN: EXPIRED,  # deleted once expired
+    pins.Checked.UNKNOWN: REPLACED,  # deleted: expired, or a newer code was issued
 }
 
 
@@ -87,8 +105,8 @@ def _pin_method(target: LoginTarget, method_id: object) -> LoginMethod:
 @login_page
 @require_POST
 def pin_send(request: HttpRequest, hostname: str) -> HttpResponseBase:
-    """Count the request, make a code, mail it when the address is admissible (see the
-    module doc), and go on to the code form."""
+    """Count the request, make a code, queue its mail when the address is admissible (see
+    the module doc), and go on to the code form."""
     target = login_target(hostname, request.GET.get("redirect_url", ""))
     method = _pin_method(target, request.POST.get("method"))
     form = PinEmailForm(request.POST)
@@ -97,16 +115,21 @@ def pin_send(request: HttpRequest, hostname: str) -> HttpResponseBase:
     email = form.cleaned_data["email"]
     now = timezone.now()
     client = client_ip(incoming(request, host=request.get_host(), path=request.path))
+    if pins.pin_budget_spent(method=method, now=now):
+        logger.info("one-time PIN refused: method %s is over its wrong-code budget", method)
+        raise UNDER_ATTACK.again(again_url(target))
     if not pins.pin_request_allow(email=email, client=client, now=now):
         logger.info("one-time PIN refused: too many requests for %s or from %s", email, client)
         raise TOO_MANY.again(again_url(target))
     challenge, code = pins.pin_issue(method=method, email=email, now=now)
     person = pin_person(method, email)
     if identity_admissible(target.application.policies, person, target.path):
-        pins.pin_mail_send(
-            to=email, code=code, application=target.application.name, hostname=target.hostname
+        pin_mailer.send(
+            PinMail(
+                to=email, code=code, application=target.application.name, hostname=target.hostname
+            )
         )
-        logger.info("one-time PIN mailed to %s for %s", email, target.hostname)
+        logger.info("one-time PIN queued for %s for %s", email, target.hostname)
     else:
         logger.info("one-time PIN not mailed: %s has no access to %s", email, target.hostname)
     request.session[_PENDING] = {
@@ -123,6 +146,13 @@ def _code_page(
 ) -> HttpResponse:
     context = {"email": pending["email"], "form": form, "minutes": pins.CODE_SECONDS // 60}
     return render(request, "identity/pin_code.html", context, status=status)
+
+
+def _spent(checked: pins.PinCheck) -> bool:
+    challenge = checked.challenge
+    return challenge is not None and pins.pin_budget_spent(
+        method=challenge.login_method, now=timezone.now()
+    )
 
 
 @login_page
@@ -153,10 +183,15 @@ def pin_code(request: HttpRequest) -> HttpResponseBase:
             f"That code is not right. {checked.attempts_left} attempt"
             f"{'s' if checked.attempts_left != 1 else ''} left.",
         )
+        if _spent(checked):
+            form.add_error("code", TRY_LATER)
         return _code_page(request, pending, form, status=400)
     del request.session[_PENDING]
     if checked.result is not pins.Checked.CORRECT or checked.challenge is None:
-        raise _PROBLEMS[checked.result].again(again_url(target))
+        problem = _PROBLEMS[checked.result]
+        if checked.result is pins.Checked.EXHAUSTED and _spent(checked):
+            problem = UNDER_ATTACK  # "ask for a new one" would not work for now
+        raise problem.again(again_url(target))
     mark_used(request, challenge_id)
     # Still a method the application offers, and enabled (the operator may have changed it
     # since the code was mailed).

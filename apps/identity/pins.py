@@ -4,8 +4,15 @@ A code is 6 digits, valid :data:`CODE_SECONDS`, checked at most :data:`MAX_ATTEM
 and used once. Only its HMAC-SHA256 is stored, keyed by a key of its own derived from
 ``ACCESSCTL_KEY_ENCRYPTION_SECRET`` (``apps.base.sealing.derived_key``) and bound to the row's
 id, so that reading the table gives no code away and a digest copied onto another row does
-not match. Requests for codes are counted in the database (:data:`PER_ADDRESS` per address,
-:data:`PER_CLIENT` per client address, in :data:`WINDOW`), so that every node shares the count.
+not match. A new code for an address cancels that address's earlier codes for the method,
+so that an address has one live code at a time.
+
+Everything is counted in the database, so that every node shares the counts: requests for
+codes (:data:`PER_ADDRESS` per address from one client network, :data:`PER_CLIENT` per client
+network, in :data:`WINDOW`; a network is an IPv4 address or an IPv6 /64, which one host
+usually holds whole) and wrong codes (:data:`WRONG_CODES_PER_HOUR` per login method, whoever
+types them: at that budget, which only guessing reaches, an ERROR line says so and the method
+issues no code until the last hour's count falls below it).
 
 Every function takes ``now``, so that the tests control the clock.
 """
@@ -15,20 +22,18 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hmac
+import ipaddress
 import logging
 import secrets
-import smtplib
 import uuid
 from dataclasses import dataclass
 from hashlib import sha256
 
-from django.core.mail import BadHeaderError, EmailMessage
 from django.db import transaction
 from django.db.models import F
-from django.template.loader import render_to_string
 
 from apps.base import sealing
-from apps.identity.models import LoginMethod, PinChallenge, PinRequest
+from apps.identity.models import LoginMethod, PinChallenge, PinRequest, PinWrongCode
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +43,8 @@ MAX_ATTEMPTS = 5
 PER_ADDRESS = 5
 PER_CLIENT = 20
 WINDOW = dt.timedelta(minutes=15)
+WRONG_CODES_PER_HOUR = 200  # per login method: a guesser's odds stay near 1 in 5,000 an hour
+BUDGET_WINDOW = dt.timedelta(hours=1)
 
 _PURPOSE = sealing.Purpose(
     salt=b"accessctl/identity/one-time-pin", info=b"HMAC-SHA256 key for one-time PINs, v1"
@@ -60,9 +67,12 @@ def address_hmac(email: str) -> str:
 def pin_issue(*, method: LoginMethod, email: str, now: dt.datetime) -> tuple[PinChallenge, str]:
     """A new code for ``email``: the stored challenge (its HMAC only) and the code to mail.
 
-    Challenges that expired are deleted on the way (no job needed to keep the table small).
+    The address's earlier codes for ``method`` are cancelled (deleted: one live code per
+    address), and challenges that expired are deleted on the way (no job needed to keep the
+    table small).
     """
     PinChallenge.objects.filter(expires_at__lte=now).delete()
+    PinChallenge.objects.filter(login_method=method, email=email.lower()).delete()
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     challenge = PinChallenge(
         login_method=method,
@@ -123,7 +133,10 @@ def pin_check(*, challenge_id: str, code: str, now: dt.datetime) -> PinCheck:
         if live.update(used_at=now, attempts=F("attempts") + 1) == 1:
             return PinCheck(Checked.CORRECT, challenge)
     elif live.update(attempts=F("attempts") + 1) == 1:
-        left = MAX_ATTEMPTS - (challenge.attempts + 1)
+        _wrong_code_count(method_id=challenge.login_method_id, now=now)
+        # Read again: another request may have counted an attempt since the row was read.
+        attempts = PinChallenge.objects.values_list("attempts", flat=True).get(pk=key)
+        left = MAX_ATTEMPTS - attempts
         if left > 0:
             return PinCheck(Checked.WRONG, challenge, left)
         return PinCheck(Checked.EXHAUSTED, challenge)
@@ -133,35 +146,61 @@ def pin_check(*, challenge_id: str, code: str, now: dt.datetime) -> PinCheck:
     return PinCheck(Checked.EXHAUSTED, challenge)
 
 
-@transaction.atomic
+def client_network(client: str) -> str:
+    """What the request counter keeps of a client: an IPv4 address as it is, an IPv6 address
+    as its /64 (a host usually gets a whole /64 and picks addresses in it at will)."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client[:64]
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def pin_request_allow(*, email: str, client: str, now: dt.datetime) -> bool:
     """Whether one more code may be sent to ``email`` for ``client`` in this window; a
-    granted request is counted (a refused one is not, so a flood does not extend the wait)."""
+    granted request is counted (a refused one is not, so a flood does not extend the wait).
+
+    The request is recorded first and the window counted after, itself included, each in
+    its own autocommit statement: of requests racing on any nodes, each counts every other
+    that was recorded before its count, so that no more than the limit pass (when many race
+    at the limit, all of them may be refused, never too many granted). A refused request
+    deletes its own row. Hence no ``transaction.atomic`` here: inside one, the rows of racing
+    requests would stay invisible to each other until too late.
+    """
     since = now - WINDOW
     PinRequest.objects.filter(created_at__lte=since).delete()
-    address = address_hmac(email)
+    address, network = address_hmac(email), client_network(client)
+    mine = PinRequest.objects.create(created_at=now, address_hmac=address, client=network)
     recent = PinRequest.objects.filter(created_at__gt=since)
     if (
-        recent.filter(address_hmac=address).count() >= PER_ADDRESS
-        or recent.filter(client=client).count() >= PER_CLIENT
+        recent.filter(address_hmac=address, client=network).count() > PER_ADDRESS
+        or recent.filter(client=network).count() > PER_CLIENT
     ):
+        mine.delete()
         return False
-    PinRequest.objects.create(created_at=now, address_hmac=address, client=client[:64])
     return True
 
 
-def pin_mail_send(*, to: str, code: str, application: str, hostname: str) -> bool:
-    """Mail ``code`` through Django's email backend (``EMAIL_URL``); False when the mail
-    could not be handed over (logged: the page must not tell the person anything else)."""
-    context = {"code": code, "application": application, "hostname": hostname}
-    message = EmailMessage(
-        subject=f"{code} is your sign-in code for {application}",
-        body=render_to_string("identity/pin_mail.txt", context),
-        to=[to],
-    )
-    try:
-        message.send()
-    except (OSError, smtplib.SMTPException, BadHeaderError) as exc:
-        logger.error("one-time PIN mail to %s not sent: %s", to, exc)
-        return False
-    return True
+def _wrong_code_count(*, method_id: int, now: dt.datetime) -> None:
+    """Count a wrong code against the method's budget; the one that reaches it is logged."""
+    since = now - BUDGET_WINDOW
+    PinWrongCode.objects.filter(created_at__lte=since).delete()
+    PinWrongCode.objects.create(login_method_id=method_id, created_at=now)
+    count = PinWrongCode.objects.filter(login_method_id=method_id, created_at__gt=since).count()
+    if count == WRONG_CODES_PER_HOUR:
+        method = LoginMethod.objects.filter(pk=method_id).first()
+        logger.error(
+            "one-time PIN method %r: %d wrong codes in the last hour, someone is guessing; "
+            "no new code is issued until the count falls below the budget",
+            method.name if method else method_id,
+            WRONG_CODES_PER_HOUR,
+        )
+
+
+def pin_budget_spent(*, method: LoginMethod, now: dt.datetime) -> bool:
+    """Whether the method's wrong codes of the last hour reached :data:`WRONG_CODES_PER_HOUR`
+    (then no code is issued and the code page asks to try later)."""
+    recent = PinWrongCode.objects.filter(login_method=method, created_at__gt=now - BUDGET_WINDOW)
+    return recent.count() >= WRONG_CODES_PER_HOUR

@@ -9,7 +9,7 @@ import pytest
 
 from tests.factories import certs
 from tests.factories.identity import add_identity_policy, add_login_method
-from tests.factories.smtp import mailbox  # noqa: F401 (fixture)
+from tests.factories.smtp import held_mailbox, mailbox  # noqa: F401 (fixtures)
 from tests.identity import idp as test_idp
 
 

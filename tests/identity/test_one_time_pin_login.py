@@ -5,6 +5,7 @@ not a code was sent; wrong, expired, exhausted and replayed codes; throttling; C
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from urllib.parse import quote
 
@@ -16,7 +17,9 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.console.servers import free_port
-from apps.identity.models import LoginMethodType, PinChallenge
+from apps.identity import pins
+from apps.identity.models import LoginMethodType, PinChallenge, PinWrongCode
+from apps.identity.pin_mailer import pin_mailer
 from apps.identity.services import application_set_login_methods, login_method_create
 from apps.policies.models import Application
 from tests.factories.hosts import HOST
@@ -55,8 +58,14 @@ def ask_code(browser: Browser, email: str) -> Page:
     return browser.submit(page, email=email)
 
 
+def outbox() -> list:
+    """The mails sent so far (Django's test outbox), once the mailer handed every one over."""
+    assert pin_mailer.flush()
+    return mail.outbox
+
+
 def mailed_code(to: str) -> str:
-    (message,) = [m for m in mail.outbox if m.to == [to]]
+    (message,) = [m for m in outbox() if m.to == [to]]
     return code_in(message.body)
 
 
@@ -82,7 +91,7 @@ def test_an_allowed_address_gets_a_code_that_leads_to_the_application(browser, s
     page = ask_code(browser, "Ada@Example.com")
     assert page.status == 200 and ON_ITS_WAY in page.text
     assert "ada@example.com" in page.text
-    (message,) = mail.outbox
+    (message,) = outbox()
     assert message.to == [ADA] and "is your sign-in code for" in message.subject
     page = browser.submit(page, code=mailed_code(ADA))
     assert page.status == 200, page.text[:800]
@@ -102,7 +111,7 @@ def test_an_allowed_address_gets_a_code_that_leads_to_the_application(browser, s
 def test_an_address_no_policy_could_allow_gets_no_mail_and_the_same_page(device, second_layer):
     allowed = ask_code(Browser(certificate=device), ADA)
     refused = ask_code(Browser(certificate=device), EVE)
-    assert [m.to for m in mail.outbox] == [[ADA]]
+    assert [m.to for m in outbox()] == [[ADA]]
     assert refused.status == allowed.status == 200
 
     def without_the_secrets(page: Page) -> str:
@@ -165,13 +174,46 @@ def test_a_sixth_code_for_one_address_in_fifteen_minutes_is_refused(device, seco
         assert ask_code(Browser(certificate=device), ADA).status == 200
     page = ask_code(Browser(certificate=device), ADA)
     assert page.status == 429 and "Too many codes asked for" in page.text
-    assert len(mail.outbox) == 5
+    assert len(outbox()) == 5
+
+
+def test_a_newer_code_for_the_address_makes_the_earlier_one_invalid(device, second_layer):
+    first_browser, second_browser = Browser(certificate=device), Browser(certificate=device)
+    first = ask_code(first_browser, ADA)
+    first_code = mailed_code(ADA)
+    mail.outbox.clear()
+    second = ask_code(second_browser, ADA)
+    page = first_browser.submit(first, code=first_code)
+    assert page.status == 400 and "This code is no longer valid" in page.text
+    assert second_browser.submit(second, code=mailed_code(ADA)).url == APP
+
+
+def test_once_the_wrong_code_budget_is_spent_the_method_mails_no_code_for_a_while(
+    device, second_layer, pin_method, caplog
+):
+    browser = Browser(certificate=device)
+    page = ask_code(browser, ADA)
+    PinWrongCode.objects.bulk_create(
+        PinWrongCode(login_method=pin_method, created_at=timezone.now())
+        for _ in range(pins.WRONG_CODES_PER_HOUR - 1)
+    )
+    with caplog.at_level(logging.ERROR, logger="apps.identity.pins"):
+        page = browser.submit(page, code=other_than(mailed_code(ADA)))
+    assert page.status == 400 and "That code is not right. 4 attempts left." in page.text
+    assert "no new code can be asked for now, try again later" in page.text
+    assert "one-time PIN method 'Email': 200 wrong codes in the last hour" in caplog.text
+    refused = ask_code(Browser(certificate=device), "bob@example.com")
+    assert refused.status == 429 and "Too many wrong codes lately" in refused.text
+    assert [m.to for m in outbox()] == [[ADA]]
+    assert browser.submit(page, code=mailed_code(ADA)).url == APP  # a code mailed still works
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=1, seconds=1)):
+        assert ask_code(Browser(certificate=device), "bob@example.com").status == 200
 
 
 def test_a_bad_address_is_told_by_the_field(browser, second_layer):
     page = ask_code(browser, "not an address")
     assert page.status == 400 and "Enter a valid email address." in page.text
-    assert not mail.outbox and not PinChallenge.objects.exists()
+    assert not outbox() and not PinChallenge.objects.exists()
 
 
 def test_the_forms_are_refused_without_their_csrf_token(second_layer, pin_method):
@@ -183,7 +225,7 @@ def test_the_forms_are_refused_without_their_csrf_token(second_layer, pin_method
     )
     assert answer.status_code == 403
     assert "This form has expired" in answer.content.decode()
-    assert not mail.outbox
+    assert not outbox()
 
 
 def test_the_pin_pages_are_served_on_the_authentication_hostname_only(client, second_layer):
