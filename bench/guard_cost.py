@@ -31,7 +31,8 @@ Scenarios, one sync gunicorn worker (so wrk has the other core), then the shippe
 Then memory: the worker's RSS before and after tens of thousands of distinct certificates
 (every cache is bounded). A second table times the pure path in-process against the bare
 library calls it is made of. Exit status 1 when a target is missed (``--quick``: only on a
-gross regression, so that a noisy machine never fails CI).
+gross regression, judged by the best round after measuring again, so that a noisy machine
+never fails CI).
 """
 
 from __future__ import annotations
@@ -242,8 +243,14 @@ def table(scenarios: list[Scenario], title: str, rss_of: Callable[[str], float])
     return lines
 
 
+def best_ratio(scenario: Scenario, baseline: Scenario) -> float:
+    return max(s["rps"] / b["rps"] for s, b in zip(scenario.results, baseline.results, strict=True))
+
+
 def missed_targets(scenarios: list[Scenario], quick: bool) -> list[str]:
-    """What misses its target (``quick``: its gross floor), one line each."""
+    """What misses its target, one line each. ``quick`` judges each scenario's gross floor by
+    its best round: a gross regression makes every round slow, while a shared machine's
+    hiccup (the VM's neighbours) slows some rounds of the same code to half their speed."""
     missed = []
     by_name = {s.name: s for s in scenarios}
     for scenario in scenarios:
@@ -254,7 +261,8 @@ def missed_targets(scenarios: list[Scenario], quick: bool) -> list[str]:
         limit = floor if quick else target
         if limit is None:
             continue
-        ratio = median_ratio(scenario, by_name[scenario.baseline])
+        judge = best_ratio if quick else median_ratio
+        ratio = judge(scenario, by_name[scenario.baseline])
         if ratio < limit:
             missed.append(f"{scenario.name}: {ratio:.2f} of {scenario.baseline}, below {limit:.2f}")
     return missed
