@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Iterator
 
 import cloudflare
 import httpx
 import pytest
 from cloudflare import Cloudflare
-from django.conf import settings
 
-from tests.e2e.stack import API_HOST, STATIC, CertFiles, Response, Stack, run_curl
+from tests.e2e.stack import (
+    API_HOST,
+    STATIC,
+    CertFiles,
+    Response,
+    Stack,
+    every_node_has_it,
+    run_curl,
+)
 from tests.factories import certs as certfactory
 
 
@@ -40,14 +46,6 @@ def new_token(stack: Stack, name: str, *extra: str) -> str:
     lines = out.splitlines()
     assert len(lines) == 1, out
     return lines[0]
-
-
-def every_node_has_it() -> None:
-    """Wait until every worker decides with the latest configuration: a worker that has not
-    confirmed its snapshot for ACCESSCTL_CONFIG_MAX_STALENESS re-reads it before its next
-    decision. Waiting once for one answer is not enough: the next request may go to another
-    worker, and a session issued by a worker still on the old policies carries the old epoch."""
-    time.sleep(settings.ACCESSCTL_CONFIG_MAX_STALENESS + 0.5)
 
 
 @pytest.fixture(scope="module")
