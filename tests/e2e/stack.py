@@ -9,13 +9,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from apps.console.servers import free_port, gunicorn_command, start_server, stop_process
 from tests.factories import certs as certfactory
@@ -277,12 +275,3 @@ def outside_settings(environ: Mapping[str, str]) -> dict[str, str]:
         if not key.startswith(("ACCESSCTL_", "DJANGO_", "SECURE_", "SESSION_", "CSRF_"))
         and key not in {"ALLOWED_HOSTS", "DATABASE_URL", "CACHE_URL", "SECRET_KEY", "DEBUG"}
     }
-
-
-def every_node_has_it() -> None:
-    """Wait until every worker decides with the latest configuration: a worker that has not
-    confirmed its snapshot for ACCESSCTL_CONFIG_MAX_STALENESS re-reads it before its next
-    decision. One answer with the change is not enough: the next request may go to another
-    worker that checked a moment before the change (and a session issued by a worker still on
-    the old policies carries the old epoch)."""
-    time.sleep(settings.ACCESSCTL_CONFIG_MAX_STALENESS + 0.5)

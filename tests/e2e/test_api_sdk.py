@@ -24,10 +24,10 @@ from tests.e2e.stack import (
     CertFiles,
     Response,
     Stack,
-    every_node_has_it,
     run_curl,
 )
 from tests.factories import certs as certfactory
+from tests.gateway.processes import every_node_has_it
 
 
 def sdk(stack: Stack, token: str) -> Cloudflare:

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.e2e.stack import VALID, CertFiles, Stack, every_node_has_it
+from tests.e2e.stack import VALID, CertFiles, Stack
 from tests.factories import certs as certfactory
+from tests.gateway.processes import every_node_has_it
 
 BUNDLE = "e2e Revocation"
 

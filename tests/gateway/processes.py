@@ -202,7 +202,10 @@ class TcpProxy:
 
 
 def settle(check: Callable[[], bool], *, timeout: float = 5.0, streak: int = 6) -> float:
-    """Seconds until ``check`` held for ``streak`` requests in a row (reaching every worker)."""
+    """Seconds until ``check`` held for ``streak`` requests in a row.
+
+    The requests may all reach the same worker (the kernel picks who accepts): a check of what
+    every worker does must follow :func:`every_node_has_it`."""
     start = time.monotonic()
     first_ok: float | None = None
     in_a_row = 0
@@ -216,6 +219,15 @@ def settle(check: Callable[[], bool], *, timeout: float = 5.0, streak: int = 6) 
             in_a_row = 0
         time.sleep(0.02)
     raise AssertionError(f"not settled within {timeout} s")
+
+
+def every_node_has_it() -> None:
+    """Wait until every worker decides with the latest configuration: a worker that has not
+    confirmed its snapshot for ACCESSCTL_CONFIG_MAX_STALENESS re-reads it before its next
+    decision. One answer with the change is not enough: the next request may go to another
+    worker that checked a moment before the change (and a session issued by a worker still on
+    the old policies carries the old epoch)."""
+    time.sleep(settings.ACCESSCTL_CONFIG_MAX_STALENESS + 0.5)
 
 
 def session_cookie(header_lines: list[str]) -> str:
