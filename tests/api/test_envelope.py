@@ -153,10 +153,17 @@ def test_a_nul_character_anywhere_is_a_400_not_a_database_error(api: ApiClient) 
     assert_error(api.get("access/apps/a%00b"), 404)
 
 
-@pytest.mark.parametrize("odd_id", ["²", "١٢", "-1", "1e3", "9" * 19, "0x10"])
-def test_an_id_that_is_no_number_of_ours_is_a_404(api: ApiClient, odd_id: str) -> None:
-    for path in ("access/certificates", "access/policies", "access/apps"):
+COLLECTIONS = ("access/certificates", "access/policies", "access/apps", "access/identity_providers")
+
+
+@pytest.mark.parametrize("odd_id", ["²", "١٢", "-1", "1e3", "9" * 19, "0x10", "999999"])
+def test_an_id_that_is_no_number_of_ours_or_names_nothing_is_a_404(
+    api: ApiClient, odd_id: str
+) -> None:
+    for path in COLLECTIONS:
         assert_error(api.get(f"{path}/{odd_id}"), 404)
+    assert_error(api.get(f"access/certificates/{odd_id}/crls"), 404)
+    assert_error(api.delete(f"access/revocations/{odd_id}"), 404)
 
 
 def test_a_busy_database_is_a_503_to_retry_not_a_500(api: ApiClient, monkeypatch) -> None:

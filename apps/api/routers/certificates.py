@@ -16,8 +16,8 @@ from pydantic import Field
 
 from apps.api.audit import ADDED, CHANGED, DELETED, record
 from apps.api.auth import token_of
-from apps.api.envelope import CODE_CONFLICT, ApiError, Envelope, not_found, ok, paginate
-from apps.api.routers.common import Deleted, Page, api_write, parse_id
+from apps.api.envelope import CODE_CONFLICT, ApiError, Envelope, ok, paginate
+from apps.api.routers.common import Deleted, Page, api_write, one_by_id
 from apps.trust.models import MtlsCertificate
 from apps.trust.services import certificate_create, certificate_delete, certificate_update
 
@@ -72,10 +72,7 @@ def _listing() -> QuerySet[MtlsCertificate]:
 
 
 def _get(certificate_id: str) -> MtlsCertificate:
-    found = _listing().filter(pk=parse_id(certificate_id, "Certificate")).first()
-    if found is None:
-        raise not_found("Certificate")
-    return found
+    return one_by_id(_listing(), certificate_id, "Certificate")
 
 
 @router.get("", response=Envelope[list[CertificateOut]], summary="List mTLS certificates")

@@ -1,17 +1,21 @@
-"""What every router shares: pagination parameters, the ``confirm_unenforced`` flag, and the
-translation of a service's ``ValidationError`` into a 400 envelope."""
+"""What every router shares: pagination parameters, the ``confirm_unenforced`` flag, finding
+an object by the id in the path, and the translation of a service's ``ValidationError`` into a
+400 envelope."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from ninja import Field, Schema
 
 from apps.api.envelope import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, invalid, not_found
 from apps.policies.guard import keeping_hostnames_guarded
+
+M = TypeVar("M", bound=models.Model)
 
 
 class Page(Schema):
@@ -84,6 +88,15 @@ def parse_id(value: str, what: str) -> int:
     if number is None:
         raise not_found(what)
     return number
+
+
+def one_by_id(objects: models.QuerySet[M], value: str, what: str) -> M:
+    """The object of ``objects`` whose id the path names; 404 (``what`` not found) for an id
+    that is not one of accessctl's or names nothing there."""
+    found = objects.filter(pk=parse_id(value, what)).first()
+    if found is None:
+        raise not_found(what)
+    return found
 
 
 def as_id(value: object) -> int | None:

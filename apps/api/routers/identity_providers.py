@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from apps.api.audit import ADDED, CHANGED, DELETED, record
 from apps.api.auth import token_of
-from apps.api.envelope import CODE_CONFLICT, ApiError, Envelope, invalid, not_found, ok, paginate
-from apps.api.routers.common import Deleted, Page, api_write, parse_id
+from apps.api.envelope import CODE_CONFLICT, ApiError, Envelope, invalid, ok, paginate
+from apps.api.routers.common import Deleted, Page, api_write, one_by_id
 from apps.identity.models import OIDC_FIELDS, LoginMethod, LoginMethodType
 from apps.identity.services import (
     LoginMethodInUse,
@@ -140,10 +140,7 @@ def provider_out(method: LoginMethod) -> dict[str, Any]:
 
 
 def _get(provider_id: str) -> LoginMethod:
-    found = LoginMethod.objects.filter(pk=parse_id(provider_id, "Identity provider")).first()
-    if found is None:
-        raise not_found("Identity provider")
-    return found
+    return one_by_id(LoginMethod.objects.all(), provider_id, "Identity provider")
 
 
 def _fields(body: IdentityProviderIn, stored: LoginMethod | None) -> dict[str, Any]:

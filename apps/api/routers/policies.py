@@ -9,9 +9,9 @@ from ninja import Query, Router
 
 from apps.api.audit import ADDED, CHANGED, DELETED, record
 from apps.api.auth import token_of
-from apps.api.envelope import Envelope, not_found, ok, paginate
+from apps.api.envelope import Envelope, ok, paginate
 from apps.api.policy_shapes import PolicyIn, PolicyOut, policy_fields, policy_out
-from apps.api.routers.common import Confirm, Deleted, Page, api_write, parse_id
+from apps.api.routers.common import Confirm, Deleted, Page, api_write, one_by_id
 from apps.policies.models import AccessPolicy
 from apps.policies.services import policy_create, policy_delete, policy_update
 
@@ -25,10 +25,7 @@ def reusable_policies() -> QuerySet[AccessPolicy]:
 
 
 def _get(policy_id: str) -> AccessPolicy:
-    found = reusable_policies().filter(pk=parse_id(policy_id, "Policy")).first()
-    if found is None:
-        raise not_found("Policy")
-    return found
+    return one_by_id(reusable_policies(), policy_id, "Policy")
 
 
 @router.get("", response=Envelope[list[PolicyOut]], summary="List reusable policies")

@@ -24,7 +24,7 @@ from pydantic import Field
 from apps.api.audit import ADDED, CHANGED, DELETED, record
 from apps.api.auth import token_of
 from apps.api.envelope import Envelope, invalid, not_found, ok, paginate
-from apps.api.routers.common import Deleted, Page, api_write, parse_id
+from apps.api.routers.common import Deleted, Page, api_write, one_by_id
 from apps.revocation.models import CertificateRevocationList, Revocation
 from apps.revocation.services import (
     crl_delete,
@@ -83,10 +83,7 @@ def crl_out(crl: CertificateRevocationList) -> dict[str, object]:
 
 
 def _bundle(certificate_id: str) -> MtlsCertificate:
-    found = MtlsCertificate.objects.filter(pk=parse_id(certificate_id, "Certificate")).first()
-    if found is None:
-        raise not_found("Certificate")
-    return found
+    return one_by_id(MtlsCertificate.objects.all(), certificate_id, "Certificate")
 
 
 def _crls_of(bundle: MtlsCertificate) -> list[CertificateRevocationList]:
@@ -229,9 +226,7 @@ def revoke(request: HttpRequest, body: RevocationIn) -> dict[str, object]:
 )
 def lift(request: HttpRequest, revocation_id: str) -> dict[str, object]:
     token = token_of(request)
-    found = Revocation.objects.filter(pk=parse_id(revocation_id, "Revocation")).first()
-    if found is None:
-        raise not_found("Revocation")
+    found = one_by_id(Revocation.objects.all(), revocation_id, "Revocation")
     with api_write():
         lifted = revocation_lift(revocation=found, user=token.actor)
         record(token, lifted, CHANGED, "Lifted through the API")
