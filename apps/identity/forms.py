@@ -46,3 +46,8 @@ class PinCodeForm(forms.Form):
         if not is_well_formed(code):
             raise forms.ValidationError("Enter the 6-digit code from the email.")
         return code
+
+    def forget_code(self) -> None:
+        """Show the form again with the code field empty (its errors kept): a wrong code is
+        typed anew, not edited."""
+        self.data = {**dict(self.data.items()), "code": ""}  # QueryDict: last values

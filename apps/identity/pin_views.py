@@ -185,6 +185,7 @@ def pin_code(request: HttpRequest) -> HttpResponseBase:
         )
         if _spent(checked):
             form.add_error("code", TRY_LATER)
+        form.forget_code()
         return _code_page(request, pending, form, status=400)
     del request.session[_PENDING]
     if checked.result is not pins.Checked.CORRECT or checked.challenge is None:

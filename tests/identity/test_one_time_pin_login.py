@@ -125,9 +125,12 @@ def test_a_wrong_code_says_how_many_attempts_are_left_and_five_kill_it(browser, 
     page = ask_code(browser, ADA)
     code = mailed_code(ADA)
     for left in (4, 3, 2, 1):
-        page = browser.submit(page, code=other_than(code))
+        wrong = other_than(code)
+        page = browser.submit(page, code=wrong)
         assert page.status == 400
         assert f"That code is not right. {left} attempt" in page.text
+        assert browser.form(page)[1]["code"] == ""  # typed anew, not edited
+        assert wrong not in page.text
     page = browser.submit(page, code=other_than(code))
     assert page.status == 403 and "Too many wrong codes" in page.text
     assert "Sign in again" in page.text
