@@ -64,9 +64,12 @@ class LoginMethodQuerySet(models.QuerySet["LoginMethod"]):
         return self.filter(enabled=True)
 
     def offered_by(self, application: Application) -> LoginMethodQuerySet:
-        """The enabled methods ``application`` offers: those it chose, else all of them."""
-        chosen = self.enabled().filter(offered_to__application=application)
-        return chosen if chosen.exists() else self.enabled()
+        """The enabled methods ``application`` offers: the enabled ones among those it chose,
+        else (it chose none) all of them. An application whose chosen methods are all
+        disabled offers none (fail closed): disabling the one provider an application was
+        restricted to must not open it to every other."""
+        chosen = self.filter(offered_to__application=application)
+        return chosen.enabled() if chosen.exists() else self.enabled()
 
 
 class LoginMethod(AuditedModel):

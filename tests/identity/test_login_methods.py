@@ -149,6 +149,19 @@ def test_an_application_offers_the_methods_it_chose_and_all_by_default(second_la
     assert not ApplicationLoginMethod.objects.exists()
 
 
+def test_an_application_whose_chosen_methods_are_all_disabled_offers_none(
+    client, second_layer, idp
+):
+    other = add_login_method(idp.issuer, "other", "secret", name="Other IdP")
+    application = Application.objects.get()
+    run_command("login_methods", "offer", application.name, "--methods", "Other IdP")
+    other.enabled = False
+    other.save()
+    assert not LoginMethod.objects.offered_by(application).exists()
+    page = client.get(LOGIN)
+    assert page.status_code == 503 and "No login method is available" in page.content.decode()
+
+
 def test_the_login_page_offers_each_method_and_one_method_goes_straight_to_it(
     client, second_layer, idp
 ):
