@@ -60,12 +60,18 @@ def child_exit(server: object, worker: Any) -> None:
 
 
 def worker_exit(server: object, worker: Any) -> None:
-    # In the worker, as it leaves: the log lines it still holds (apps/base/log_handlers.py)
-    # are written now, before anything else of the exit can go wrong. logging.shutdown() at
-    # the interpreter's exit would write them too.
+    # In the worker, as it leaves: what its background threads still hold (the access log
+    # rows, one-time PIN mails: apps/base/draining.py) is written and sent, within a deadline
+    # below graceful_timeout; then the log lines it still holds (apps/base/log_handlers.py).
+    # logging.shutdown() at the interpreter's exit would write those too.
     import logging
 
-    logging.shutdown()
+    from apps.base.draining import drain_all
+
+    try:
+        drain_all()
+    finally:
+        logging.shutdown()
 
 
 def on_exit(server: object) -> None:

@@ -7,7 +7,8 @@ process (started by the first mail in that process, so that a forked gunicorn wo
 own, as ``apps.traffic.recorder`` does) renders each mail and hands it to Django's email
 backend (``EMAIL_URL``); a mail the server refuses is logged at ERROR, and only there: the
 page said the same either way. :meth:`PinMailer.flush` waits until everything queued was
-handed over (the tests do so before reading a mailbox, and after every test).
+handed over (the tests do so before reading a mailbox, and after every test; a worker that
+stops does so too, through ``apps.base.draining``).
 """
 
 from __future__ import annotations

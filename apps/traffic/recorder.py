@@ -11,7 +11,8 @@ its own) takes everything queued every ``ACCESSCTL_TRAFFIC_FLUSH_SECONDS`` secon
 once :data:`FLUSH_AT` records wait, and hands the batch to ``apps.traffic.writer``: one bulk
 insert into the access log, and the inventory aggregated per fingerprint before it is written.
 With ``ACCESSCTL_TRAFFIC_FLUSH_SECONDS=0`` no thread runs and only :meth:`Recorder.flush`
-writes (the tests do so).
+writes (the tests do so). A worker that stops writes what it still holds first
+(:meth:`Recorder.drain`, run by ``apps.base.draining``).
 """
 
 from __future__ import annotations
@@ -135,6 +136,16 @@ class Recorder:
                 return 0
             backends.answered(Backend.DATABASE)
             return len(batch)
+
+    def drain(self, timeout: float) -> bool:
+        """Write everything queued, as the process stops (``apps.base.draining``): True when
+        it was written, False when writing failed or a flush under way outlasted ``timeout``."""
+        if not self._flush_lock.acquire(timeout=timeout):
+            return False
+        self._flush_lock.release()
+        failed = self.failed
+        self.flush()
+        return self.failed == failed
 
     def discard(self) -> None:
         """Forget everything queued and the counts (tests)."""

@@ -11,6 +11,7 @@ from tests.factories import certs
 from tests.factories.hosts import HOST
 from tests.factories.policies import add_policy
 from tests.factories.trust import upload_ca
+from tests.gateway.processes import server_database_reason
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +46,20 @@ def guarded_committed(transactional_db, pki):
     threads or processes)."""
     upload_ca("Fleet", [HOST], pki.root, pki.inter)
     return add_policy()
+
+
+@pytest.fixture
+def server_database():
+    """For a test with gunicorn processes of its own: a database they can share with it
+    (skipped, with the reason, on in-memory SQLite: CI's PostgreSQL + Redis pass runs it),
+    and nothing left behind in a shared cache (a Redis database number of the test run's own)."""
+    reason = server_database_reason()
+    if reason:
+        pytest.skip(reason)
+    yield
+    from django.core.cache import cache
+
+    from apps.base.backends import cache_is_shared
+
+    if cache_is_shared():
+        cache.clear()

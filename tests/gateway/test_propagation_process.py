@@ -32,31 +32,11 @@ from tests.gateway.processes import (
     TcpProxy,
     cache_url,
     database_url,
-    server_database_reason,
     session_cookie,
     settle,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def server_database():
-    reason = server_database_reason()
-    if reason:
-        pytest.skip(reason)
-
-
-@pytest.fixture(autouse=True)
-def clean_shared_cache():
-    """Leave nothing behind in a shared cache (a Redis database number of the test run's own)."""
-    yield
-    from django.core.cache import cache
-
-    from apps.base.backends import cache_is_shared
-
-    if cache_is_shared():
-        cache.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("server_database")]
 
 
 def test_a_change_saved_through_the_orm_is_enforced_by_another_process_within_a_second(

@@ -18,26 +18,11 @@ from tests.factories.trust import upload_ca
 from tests.gateway.processes import (
     Gunicorn,
     every_node_has_it,
-    server_database_reason,
     session_cookie,
     settle,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def server_database():
-    reason = server_database_reason()
-    if reason:
-        pytest.skip(reason)
-    yield
-    from django.core.cache import cache
-
-    from apps.gateway.config import cache_is_shared
-
-    if cache_is_shared():
-        cache.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("server_database")]
 
 
 @pytest.mark.parametrize("by", ["fingerprint", "crl"])

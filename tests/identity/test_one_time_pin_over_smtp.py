@@ -5,10 +5,12 @@ mail goes out off the request path: the page answers before the mail server does
 from __future__ import annotations
 
 import logging
+import threading
 
 import jwt
 import pytest
 
+from apps.base.draining import drain_all
 from apps.identity.models import LoginMethodType
 from apps.identity.pin_mailer import PinMail, PinMailer, pin_mailer
 from apps.identity.services import login_method_create
@@ -91,3 +93,20 @@ def test_a_mail_the_server_refuses_is_logged_as_an_error(browser, mailbox, caplo
         assert pin_mailer.flush()
     assert "one-time PIN mail to ada@example.com not sent" in caplog.text
     assert mailbox.messages == []
+
+
+def test_a_stopping_process_sends_the_mail_it_still_holds_first(held_mailbox):
+    pin_mailer.send(PinMail("ada@example.com", "123456", "app", "app.example.com"))
+    assert held_mailbox.receiving.wait(10)  # with the server, which has not answered yet
+    threading.Timer(0.5, held_mailbox.release).start()
+    assert drain_all(timeout=10) is True
+    assert [m["X-Envelope-To"] for m in held_mailbox.messages] == ["ada@example.com"]
+
+
+def test_a_mail_server_that_never_answers_does_not_hold_the_stop_past_its_deadline(
+    held_mailbox, caplog
+):
+    pin_mailer.send(PinMail("ada@example.com", "123456", "app", "app.example.com"))
+    with caplog.at_level(logging.ERROR, logger="apps.base.draining"):
+        assert drain_all(timeout=0.5) is False
+    assert "stopped before the one-time PIN mail was finished" in caplog.text

@@ -125,3 +125,18 @@ def test_recording_takes_no_lock_and_many_threads_lose_nothing():
         time.sleep(0.001)
     shared.flush()
     assert len(written) == 2000
+
+
+def test_drain_writes_what_is_queued_and_says_whether_it_was_written():
+    written: list = []
+    stopping = Recorder(write=written.extend, observe=_uncounted)
+    stopping.record(*_ruling(), 0.0)
+    assert stopping.drain(timeout=5) is True
+    assert len(written) == 1 and len(stopping) == 0
+
+    def down(batch):
+        raise RuntimeError("database down")
+
+    failing = Recorder(write=down, observe=_uncounted)
+    failing.record(*_ruling(), 0.0)
+    assert failing.drain(timeout=5) is False
