@@ -26,7 +26,10 @@ Scenarios, one sync gunicorn worker (so wrk has the other core), then the shippe
 10. forward-auth (``/_accessctl/forward-auth``, as nginx's auth_request asks: a valid
     certificate, a cookie, a refusal), against the minimal view in the same gunicorn;
 11. for the record: the unguarded request against a minimal Django project and a bare WSGI
-    callable under the same gunicorn.
+    callable under the same gunicorn;
+12. what writing the access log costs the cheapest decision: scenario 5's refusals against
+    the same refusals on a worker that writes no access log row
+    (``ACCESSCTL_TRAFFIC_FLUSH_SECONDS=0``: the records are queued, then dropped).
 
 Then memory: the worker's RSS before and after tens of thousands of distinct certificates
 (every cache is bounded). A second table times the pure path in-process against the bare
@@ -79,6 +82,7 @@ TARGETS: dict[str, tuple[float, float | None] | None] = {
     "10 forward-auth, refused": (0.80, 0.50),
     "11 vs minimal Django": None,
     "11 vs bare WSGI": None,
+    "12 unknown CA, access log written": (0.95, None),
 }
 MEMORY_BUDGET = 50 * MIB
 PURE_PATH_BUDGET = 1.3
@@ -445,6 +449,11 @@ def main() -> int:
     parser.add_argument(
         "--only", help="scenario numbers to run, e.g. 1,2,9 (their baselines are kept)"
     )
+    parser.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="leave out the memory phase (50,000 certificates): for quick experiments",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench/guard_cost.py needs wrk (apt-get install wrk)", file=sys.stderr)
@@ -464,7 +473,8 @@ def main() -> int:
     servers: dict[str, subprocess.Popen[bytes]] = {}
     with tempfile.TemporaryDirectory(prefix="accessctl-guard-") as name:
         tmp = Path(name)
-        ports = {key_: free_port() for key_ in ("main", "shipped", "noaccess", "minimal", "bare")}
+        servers_ = ("main", "shipped", "noaccess", "minimal", "bare", "unwritten")
+        ports = {key_: free_port() for key_ in servers_}
         site = ["--pythonpath", str(BENCH)]
         base = server_env(tmp, ports["main"], [APP, NODUR, OPEN, IDENT])
         configure(tmp, base, root)
@@ -487,6 +497,14 @@ def main() -> int:
                     ["_site.minimal:django_application"],
                 ),  # fmt: skip
                 "bare": ({"ACCESSCTL_WORKERS": "1"}, ["_site.minimal:bare_application"]),
+                "unwritten": (
+                    {
+                        "DJANGO_SETTINGS_MODULE": "_site.settings",
+                        "ACCESSCTL_WORKERS": "1",
+                        "ACCESSCTL_TRAFFIC_FLUSH_SECONDS": "0",
+                    },
+                    [],
+                ),  # fmt: skip
             }
             for key_, (extra, app) in launches.items():
                 env = {**base, **extra, "ACCESSCTL_BIND": f"127.0.0.1:{ports[key_]}"}
@@ -532,6 +550,20 @@ def main() -> int:
                 Scenario("10 forward-auth, cookie", "main", [with_cookie], 200, forward),
                 Scenario("10 forward-auth, refused", "main", [header("Host", APP)], 403, forward),
                 Scenario(
+                    "12 unknown CA, access log written",
+                    "main",
+                    [certificate_line(APP, stranger.pem)],
+                    403,
+                    baseline="12 unknown CA, no access log row",
+                ),  # fmt: skip
+                Scenario(
+                    "12 unknown CA, no access log row",
+                    "unwritten",
+                    [certificate_line(APP, stranger.pem)],
+                    403,
+                    baseline="12 unknown CA, no access log row",
+                ),  # fmt: skip
+                Scenario(
                     "11 vs minimal Django",
                     "minimal",
                     [header("Host", OPEN)],
@@ -560,7 +592,7 @@ def main() -> int:
             shipped = [
                 Scenario(s.name, "shipped", s.lines, s.status, s.path)
                 for s in scenarios
-                if s.server == "main" and not s.name.startswith("9")
+                if s.server == "main" and not s.name.startswith(("9", "12"))
             ]
             if not args.quick:
                 run_rounds(shipped, ports, tmp, max(2, rounds // 2), seconds, 16, failures)
@@ -588,6 +620,7 @@ def main() -> int:
                     report.append(f"- unguarded accessctl / {other[6:]}: {ratio:.2f}")
             if not args.quick:
                 report += ["", *table(shipped, "The shipped worker count (wrk -c16)", rss_of)]
+            if not args.quick and not args.no_memory:
                 report += ["", *memory_phase(ports["main"], servers["main"].pid, root, tmp,
                                               50_000, failures)]  # fmt: skip
             missed = missed_targets(scenarios, args.quick)
