@@ -66,10 +66,12 @@ def worker_exit(server: object, worker: Any) -> None:
     # logging.shutdown() at the interpreter's exit would write those too.
     import logging
 
-    from apps.base.draining import drain_all
-
     try:
-        drain_all()
+        from apps.base.draining import DRAIN_SECONDS, drain_all
+
+        # A third of the graceful timeout at most: the request in flight came first.
+        graceful = float(getattr(getattr(worker, "cfg", None), "graceful_timeout", 30))
+        drain_all(min(DRAIN_SECONDS, graceful / 3))
     finally:
         logging.shutdown()
 

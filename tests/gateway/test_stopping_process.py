@@ -36,4 +36,4 @@ def test_a_stopping_worker_writes_the_access_log_rows_it_still_holds(tmp_path):
     # Stopped (SIGTERM): every worker wrote what it held as it left.
     decisions = sorted(AccessLogEntry.objects.values_list("decision", "reason"))
     assert decisions == [("allow", "policy_allow")] * 4 + [("deny", "chain_untrusted")] * 3
-    assert "stopped before" not in server.log.read_text()
+    assert "not finished" not in server.log.read_text()

@@ -10,6 +10,7 @@ import pytest
 
 from accessctl.core.reasons import Reason
 from accessctl.core.request import IncomingRequest, Ruling, Verdict
+from apps.base import draining
 from apps.traffic.models import AccessLogEntry
 from apps.traffic.recorder import Recorder, recorder
 from tests.factories.forwarded import escaped, fetch
@@ -21,6 +22,18 @@ pytestmark = pytest.mark.django_db
 def _ruling(verdict: Verdict = Verdict.DENY) -> tuple[IncomingRequest, Ruling]:
     req = IncomingRequest("127.0.0.1", HOST, "/", {}, method="GET")
     return req, Ruling(verdict, Reason.CERTIFICATE_REQUIRED, "req-00000001", HOST)
+
+
+def drain_all_of(drains: dict, timeout: float) -> bool:
+    """:func:`apps.base.draining.drain_all` with only ``drains`` registered."""
+    kept = dict(draining._drains)
+    draining._drains.clear()
+    draining._drains.update(drains)
+    try:
+        return draining.drain_all(timeout)
+    finally:
+        draining._drains.clear()
+        draining._drains.update(kept)
 
 
 def _uncounted(batch, recorder) -> None:
@@ -140,3 +153,15 @@ def test_drain_writes_what_is_queued_and_says_whether_it_was_written():
     failing = Recorder(write=down, observe=_uncounted)
     failing.record(*_ruling(), 0.0)
     assert failing.drain(timeout=5) is False
+
+
+def test_a_write_stuck_at_stop_is_left_behind_at_the_drain_deadline(caplog):
+    stuck = threading.Event()
+    stopping = Recorder(write=lambda batch: stuck.wait(30), observe=_uncounted)
+    stopping.record(*_ruling(), 0.0)
+    started = time.monotonic()
+    try:
+        assert drain_all_of({"access log": stopping.drain}, timeout=0.5) is False
+        assert time.monotonic() - started < 5
+    finally:
+        stuck.set()
