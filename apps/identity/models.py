@@ -68,8 +68,11 @@ class LoginMethodQuerySet(models.QuerySet["LoginMethod"]):
         else (it chose none) all of them. An application whose chosen methods are all
         disabled offers none (fail closed): disabling the one provider an application was
         restricted to must not open it to every other."""
-        chosen = self.filter(offered_to__application=application)
-        return chosen.enabled() if chosen.exists() else self.enabled()
+        # Whether it chose is read from every method, not from this queryset: a queryset
+        # already narrowed (to one type, say) must not mistake "none of these" for "no choice".
+        chose = LoginMethod.objects.filter(offered_to__application=application).exists()
+        enabled = self.enabled()
+        return enabled.filter(offered_to__application=application) if chose else enabled
 
 
 class LoginMethod(AuditedModel):

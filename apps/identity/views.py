@@ -263,7 +263,11 @@ def callback(request: HttpRequest) -> HttpResponseBase:
     try:
         if time.time() - float(pending["started"]) > oidc.LOGIN_SECONDS:
             raise EXPIRED
-        method = LoginMethod.objects.enabled().filter(pk=pending["method"]).first()
+        # Still a method the application offers, and enabled (the operator may have changed
+        # either since the login started), as the one-time PIN checks too.
+        method = next(
+            (m for m in offered_methods(target) if str(m.pk) == str(pending["method"])), None
+        )
         if method is None:
             raise NO_METHOD
         return sign_in(request, target, person_from(method, _finish(request, method)))

@@ -162,6 +162,20 @@ def test_an_application_whose_chosen_methods_are_all_disabled_offers_none(
     assert page.status_code == 503 and "No login method is available" in page.content.decode()
 
 
+def test_of_two_chosen_methods_only_the_enabled_one_is_offered_whatever_is_asked(second_layer, idp):
+    first = LoginMethod.objects.get()
+    other = add_login_method(idp.issuer, "other", "secret", name="Other IdP")
+    add_login_method(idp.issuer, "third", "secret", name="Not chosen")
+    application = Application.objects.get()
+    run_command("login_methods", "offer", application.name, "--methods", "Test IdP,Other IdP")
+    other.enabled = False
+    other.save()
+    assert list(LoginMethod.objects.offered_by(application)) == [first]
+    # A queryset narrowed first still knows the application chose: "Not chosen" stays out.
+    narrowed = LoginMethod.objects.filter(name="Not chosen")
+    assert not narrowed.offered_by(application).exists()
+
+
 def test_the_login_page_offers_each_method_and_one_method_goes_straight_to_it(
     client, second_layer, idp
 ):

@@ -8,7 +8,9 @@ import hashlib
 import jwt
 import pytest
 
-from apps.identity.models import LoginMethod
+from apps.identity.models import ApplicationLoginMethod, LoginMethod, LoginMethodType
+from apps.identity.services import login_method_create
+from apps.policies.models import Application
 from apps.traffic.models import AccessLogEntry
 from tests.factories.hosts import HOST
 from tests.factories.traffic import written
@@ -163,6 +165,21 @@ def test_a_tampered_state_is_refused(second_layer, idp, device):
     answer = browser.open(callback.replace("state=", "state=x"))
     assert answer.status == 400
     assert "does not belong to this browser" in answer.text
+
+
+def test_a_callback_for_a_method_the_application_stopped_offering_meanwhile_is_refused(
+    second_layer, idp, device
+):
+    browser = Browser(idp.issuer, device)
+    browser.stop_before = "/cdn-cgi/access/callback"
+    callback = browser.log_in_at_idp(browser.open(APP), "ada").url
+    browser.stop_before = None
+    # Meanwhile the operator limits the application to another method.
+    other = login_method_create(name="Email", type=LoginMethodType.ONETIMEPIN)
+    ApplicationLoginMethod.objects.create(application=Application.objects.get(), login_method=other)
+    answer = browser.open(callback)
+    assert answer.status == 503 and "No login method is available" in answer.text
+    assert not browser.cookie(HOST)
 
 
 def test_a_replayed_callback_is_refused(second_layer, idp, device):
