@@ -28,8 +28,8 @@ Scenarios, one sync gunicorn worker (so wrk has the other core), then the shippe
 11. for the record: the unguarded request against a minimal Django project and a bare WSGI
     callable under the same gunicorn;
 12. what writing the access log costs the cheapest decision: scenario 5's refusals against
-    the same refusals on a worker that writes no access log row
-    (``ACCESSCTL_TRAFFIC_FLUSH_SECONDS=0``: the records are queued, then dropped).
+    the same refusals on a worker whose recorder does everything but the rows' INSERTs
+    (bench/_site/unwritten.py).
 
 Then memory: the worker's RSS before and after tens of thousands of distinct certificates
 (every cache is bounded). A second table times the pure path in-process against the bare
@@ -498,12 +498,8 @@ def main() -> int:
                 ),  # fmt: skip
                 "bare": ({"ACCESSCTL_WORKERS": "1"}, ["_site.minimal:bare_application"]),
                 "unwritten": (
-                    {
-                        "DJANGO_SETTINGS_MODULE": "_site.settings",
-                        "ACCESSCTL_WORKERS": "1",
-                        "ACCESSCTL_TRAFFIC_FLUSH_SECONDS": "0",
-                    },
-                    [],
+                    {"DJANGO_SETTINGS_MODULE": "_site.settings", "ACCESSCTL_WORKERS": "1"},
+                    ["_site.unwritten:application"],
                 ),  # fmt: skip
             }
             for key_, (extra, app) in launches.items():
