@@ -5,7 +5,9 @@ Place it in ``MIDDLEWARE`` right after ``SecurityMiddleware`` and WhiteNoise and
 static files come first, but a refused request must not reach sessions, CSRF or any view
 (check ``accessctl.E001``/``E005``). It is glue only: the ruling is
 :func:`apps.gateway.decision.decide` (then :func:`apps.gateway.session_step.session_step`),
-the response :func:`apps.gateway.responses.refusal`.
+the response :func:`apps.gateway.responses.refusal`. What it answers itself (refusals,
+forward-auth, health probes) carries its ``Content-Length``
+(:func:`apps.gateway.responses.framed`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from apps.gateway.forward_auth import FORWARD_AUTH_PATH, forward_auth
 from apps.gateway.gate import decide_request
 from apps.gateway.health import PROBES
 from apps.gateway.http import GuardedRequest
-from apps.gateway.responses import login_redirect, refusal
+from apps.gateway.responses import framed, login_redirect, refusal
 
 # Not enforced here: the Access endpoints (/cdn-cgi/access/: keys, logout, get-identity)
 # answer on every hostname and check sessions themselves, as Cloudflare's do; the forward-auth
@@ -57,9 +59,9 @@ class AccessMiddleware:
         if path == FORWARD_AUTH_PATH:
             # Answered here: the rest of the stack (sessions, CSRF, messages, URL resolution)
             # has nothing to add to a status-only answer for a proxy.
-            return forward_auth(request)
+            return framed(forward_auth(request))
         if path in PROBES:  # load balancers' health checks: no session, no CSRF, no policy
-            return PROBES[path](request)
+            return framed(PROBES[path](request))
         if is_dashboard_path(path) and not is_dashboard_host(host):
             # The dashboard (and its API, /client/v4/) is served on ACCESSCTL_DASHBOARD_HOSTS
             # only, never on a guarded (or any other) hostname, where every client with a
@@ -72,7 +74,7 @@ class AccessMiddleware:
         if not ruling.verdict.passes:
             refused = login_redirect(request, ruling) if session.login else refusal(request, ruling)
             session.apply(refused)  # clears a refused cookie; 401 for scripts
-            return refused
+            return framed(refused)
         request.access = ruling.access
         session.before_view(request)  # Cf-Access-Jwt-Assertion, never the client's copy
         pass_to_origin(request, ruling)  # Cf-Client-Cert-*, never the client's

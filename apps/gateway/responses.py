@@ -10,7 +10,7 @@ import functools
 import json
 from urllib.parse import quote, urlencode, urlsplit
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
@@ -77,6 +77,18 @@ def refusal(request: HttpRequest, ruling: Ruling) -> HttpResponse:
     if ruling.verdict is Verdict.UNAVAILABLE:
         response["Retry-After"] = "1"
     return already_logged(response)
+
+
+def framed(response: HttpResponseBase) -> HttpResponseBase:
+    """Give an answer of the access middleware its ``Content-Length``, as ``CommonMiddleware``
+    does for the responses that go through it (the middleware answers before it). Without one,
+    gunicorn sends an HTTP/1.1 body chunked: an extra write per response, and a client (a
+    proxy's ``auth_request`` included) that must parse chunks for a page of a few hundred
+    bytes; measured under gunicorn, a chunked 1.8 KB page costs about a tenth of the
+    throughput of the same page with its length (docs/performance.md)."""
+    if isinstance(response, HttpResponse) and not response.has_header("Content-Length"):
+        response.headers["Content-Length"] = str(len(response.content))
+    return response
 
 
 def already_logged(response: HttpResponse) -> HttpResponse:

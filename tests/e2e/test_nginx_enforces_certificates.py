@@ -15,6 +15,15 @@ def test_a_request_without_a_client_certificate_is_refused(stack: Stack) -> None
     assert "CF_Authorization" not in response.set_cookies()
 
 
+def test_gunicorn_sends_a_refusal_with_its_length_not_in_chunks(stack: Stack) -> None:
+    response = stack.direct(VALID)  # straight to gunicorn: no SNI header, so "misdirected"
+
+    assert response.status == 421
+    assert "Misdirected request" in response.body
+    assert response.headers["content-length"] == [str(len(response.body.encode()))]
+    assert "transfer-encoding" not in response.headers
+
+
 def test_a_valid_client_certificate_is_let_in_with_a_session_cookie(stack: Stack) -> None:
     response = stack.https(VALID, client="good")
 

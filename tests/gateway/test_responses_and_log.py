@@ -11,7 +11,7 @@ from accessctl.core.reasons import Reason
 from accessctl.core.request import Ruling, Verdict
 from apps.gateway.responses import refusal
 from tests.factories import certs
-from tests.factories.forwarded import escaped, fetch
+from tests.factories.forwarded import ask, escaped, fetch
 from tests.factories.hosts import HOST
 from tests.factories.policies import add_policy
 from tests.factories.trust import upload_ca
@@ -27,6 +27,23 @@ def test_a_browser_gets_a_small_403_page_without_the_reason(client, guarded, acc
     assert response["X-Request-Id"].encode() in response.content
     assert access_log.last["reason"].encode() not in response.content
     assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(lambda client, pki: fetch(client, accept="text/html"), id="refusal page"),
+        pytest.param(lambda client, pki: fetch(client, accept="application/json"), id="json"),
+        pytest.param(lambda client, pki: ask(client), id="forward-auth refusal"),
+        pytest.param(lambda client, pki: ask(client, cert=escaped(pki.leaf)), id="forward-auth"),
+        pytest.param(lambda client, pki: client.get("/_accessctl/healthz"), id="health probe"),
+    ],
+)
+def test_what_the_middleware_answers_itself_carries_its_length(client, guarded, pki, answer):
+    # It answers before CommonMiddleware: without its own Content-Length, gunicorn would send
+    # the body chunked (tests/e2e/test_nginx_enforces_certificates.py shows it through gunicorn).
+    response = answer(client, pki)
+    assert response["Content-Length"] == str(len(response.content))
 
 
 def test_an_api_client_gets_json_with_the_request_id(client, guarded, access_log):
