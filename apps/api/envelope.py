@@ -33,6 +33,7 @@ CODE_TOO_LARGE = 12132
 CODE_ACCOUNT_SCOPED = 12133  # a zone-scoped path
 CODE_INTERNAL = 10500
 CODE_UNAVAILABLE = 10503  # the database is busy or unreachable: retry
+CODE_NO_LOGIN_METHOD = 12134  # a message: the change leaves an application no login method
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 25
@@ -88,12 +89,17 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, CODE_NOT_FOUND, f"{what} not found.")
 
 
-def ok(result: Any, result_info: dict[str, int] | None = None) -> dict[str, Any]:
-    """A success envelope around ``result``."""
+def ok(
+    result: Any,
+    result_info: dict[str, int] | None = None,
+    *,
+    messages: Sequence[tuple[int, str]] = (),
+) -> dict[str, Any]:
+    """A success envelope around ``result``, with ``messages`` (code, sentence) to heed."""
     return {
         "success": True,
         "errors": [],
-        "messages": [],
+        "messages": [{"code": code, "message": message} for code, message in messages],
         "result": result,
         "result_info": result_info,
     }

@@ -75,6 +75,44 @@ class LoginMethodQuerySet(models.QuerySet["LoginMethod"]):
         return enabled.filter(offered_to__application=application) if chose else enabled
 
 
+def applications_offering_nothing() -> models.QuerySet[Application]:
+    """The applications that chose login methods and have none of them enabled, by name: their
+    login pages offer no method and refuse everyone (``offered_by`` fails closed). The
+    dashboard's banner names them; the command line and the API warn when a change leaves an
+    application so."""
+    return (
+        Application.objects.filter(login_methods__isnull=False)
+        .exclude(login_methods__login_method__enabled=True)
+        .distinct()
+        .order_by("name")
+    )
+
+
+def no_login_method_warning(
+    *, application: Application | None = None, method: LoginMethod | None = None
+) -> str:
+    """The warning to give when ``application``, or an application that chose ``method``,
+    offers no login method (see :func:`applications_offering_nothing`); "" when none does."""
+    found = applications_offering_nothing()
+    if application is not None:
+        found = found.filter(pk=application.pk)
+    if method is not None:
+        found = found.filter(login_methods__login_method=method)
+    names = list(found.values_list("name", flat=True))
+    if not names:
+        return ""
+    which = ", ".join(repr(name) for name in names)
+    if len(names) == 1:
+        return (
+            f"Every login method the application {which} chose is disabled: its login page "
+            "offers none and refuses everyone. Enable one, or choose other methods for it."
+        )
+    return (
+        f"Every login method the applications {which} chose is disabled: their login pages "
+        "offer none and refuse everyone. Enable one, or choose other methods for them."
+    )
+
+
 class LoginMethod(AuditedModel):
     """An identity provider people log in with, and how accessctl talks to it."""
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from apps.identity.models import LoginMethod
-from apps.identity.services import login_method_create
-from apps.policies.models import AccessPolicy
+from apps.identity.services import application_set_login_methods, login_method_create
+from apps.policies.models import AccessPolicy, Application
 from tests.factories.policies import add_policy
 
 SECOND_LAYER = (
@@ -32,3 +32,18 @@ def add_identity_policy(
     """Allow — Include: Emails ending in @example.com — Require: Valid Certificate, on HOST
     (bound to a CA first: ``bound``) unless told otherwise."""
     return add_policy(name="people", decision="allow", rules=rules, **fields)
+
+
+def offering_okta_alone() -> LoginMethod:
+    """HOST's application (made by its Non Identity policy; HOST bound to a CA first) offers
+    the login method "Okta" alone, while "Google" is enabled too; Okta is returned."""
+    add_policy()
+    okta = add_login_method("https://example.okta.com", "accessctl", "secret", name="Okta")
+    add_login_method("https://accounts.google.example", "accessctl", "secret", name="Google")
+    application_set_login_methods(application=Application.objects.get(), methods=[okta])
+    return okta
+
+
+def disable(method: LoginMethod) -> None:
+    method.enabled = False
+    method.save()

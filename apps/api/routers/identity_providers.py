@@ -21,9 +21,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from apps.api.audit import ADDED, CHANGED, DELETED, record
 from apps.api.auth import token_of
-from apps.api.envelope import CODE_CONFLICT, ApiError, Envelope, invalid, ok, paginate
+from apps.api.envelope import (
+    CODE_CONFLICT,
+    CODE_NO_LOGIN_METHOD,
+    ApiError,
+    Envelope,
+    invalid,
+    ok,
+    paginate,
+)
 from apps.api.routers.common import Deleted, Page, api_write, one_by_id
-from apps.identity.models import OIDC_FIELDS, LoginMethod, LoginMethodType
+from apps.identity.models import (
+    OIDC_FIELDS,
+    LoginMethod,
+    LoginMethodType,
+    no_login_method_warning,
+)
 from apps.identity.services import (
     LoginMethodInUse,
     login_method_create,
@@ -256,7 +269,10 @@ def update_provider(
         kept = _unchanged(method) if method.is_one_time_pin else {}
         login_method_update(method=method, user=token.actor, **kept, **fields)
         record(token, method, CHANGED, "Changed through the API")
-    return ok(provider_out(_get(provider_id)))
+    # Disabled, it may leave an application that chose it alone with no login method.
+    warning = no_login_method_warning(method=method)
+    notes = [(CODE_NO_LOGIN_METHOD, warning)] if warning else []
+    return ok(provider_out(_get(provider_id)), messages=notes)
 
 
 @router.delete("/{provider_id}", response=Envelope[Deleted], summary="Delete an identity provider")

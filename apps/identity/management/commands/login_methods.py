@@ -15,7 +15,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.base.cli import bad_input, one_line
-from apps.identity.models import DEFAULT_SCOPES, LoginMethod, LoginMethodType
+from apps.identity.models import (
+    DEFAULT_SCOPES,
+    LoginMethod,
+    LoginMethodType,
+    no_login_method_warning,
+)
 from apps.identity.services import (
     LoginMethodInUse,
     application_set_login_methods,
@@ -216,3 +221,6 @@ class Command(BaseCommand):
         application_set_login_methods(application=application, methods=methods)
         offered = ", ".join(m.name for m in methods) or "every enabled login method"
         self.stdout.write(f"{application.name} offers {offered}.")
+        warning = no_login_method_warning(application=application)
+        if warning:  # done as asked (exit 0), but the operator must know
+            self.stderr.write(f"warning: {warning}")
