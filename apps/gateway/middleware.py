@@ -7,7 +7,8 @@ static files come first, but a refused request must not reach sessions, CSRF or 
 :func:`apps.gateway.decision.decide` (then :func:`apps.gateway.session_step.session_step`),
 the response :func:`apps.gateway.responses.refusal`. What it answers itself (refusals,
 forward-auth, health probes) carries its ``Content-Length``
-(:func:`apps.gateway.responses.framed`).
+(:func:`apps.gateway.responses.framed`); the 404 of the dashboard asked for on another
+hostname is Django's own page, as is the 400 for a Host outside ``ALLOWED_HOSTS``.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from django.db.models import Q
 from accessctl.core.people import split_claim
 from apps.base import sealing
 from apps.base.models import AuditedModel
-from apps.policies.choices import RuleTypeChoices
+from apps.policies.choices import DecisionChoices, RuleTypeChoices
 from apps.policies.models import AccessPolicy, Application
 
 _SECRET_PURPOSE = sealing.Purpose(
@@ -52,6 +52,9 @@ OIDC_FIELDS = (
 )
 
 
+SHOWN = 5  # applications a warning or the dashboard's banner names before it counts the rest
+
+
 class LoginMethodType(models.TextChoices):
     """Kinds of login method (Cloudflare's ``type`` of an identity provider)."""
 
@@ -76,15 +79,24 @@ class LoginMethodQuerySet(models.QuerySet["LoginMethod"]):
 
 
 def applications_offering_nothing() -> models.QuerySet[Application]:
-    """The applications that chose login methods and have none of them enabled, by name: their
-    login pages offer no method and refuse everyone (``offered_by`` fails closed). The
-    dashboard's banner names them; the command line and the API warn when a change leaves an
-    application so."""
-    return (
-        Application.objects.filter(login_methods__isnull=False)
-        .exclude(login_methods__login_method__enabled=True)
+    """The applications people log in to (enabled, with an enabled Allow policy) whose login
+    page offers no login method, by name: every method they chose is disabled, or they chose
+    none and no method is enabled at all. Their login pages refuse everyone (``offered_by``
+    fails closed); the dashboard's banner names them, and the command line and the API warn
+    when a change leaves an application so."""
+    logged_in_to = (
+        Application.objects.enabled()
+        .filter(
+            policy_links__policy__enabled=True,
+            policy_links__policy__decision=DecisionChoices.ALLOW,
+        )
         .distinct()
         .order_by("name")
+    )
+    if not LoginMethod.objects.enabled().exists():
+        return logged_in_to
+    return logged_in_to.filter(login_methods__isnull=False).exclude(
+        login_methods__login_method__enabled=True
     )
 
 
@@ -97,19 +109,20 @@ def no_login_method_warning(
     if application is not None:
         found = found.filter(pk=application.pk)
     if method is not None:
-        found = found.filter(login_methods__login_method=method)
-    names = list(found.values_list("name", flat=True))
+        # Those that chose it, and (once no method is enabled) those that chose none.
+        found = found.filter(Q(login_methods__login_method=method) | Q(login_methods__isnull=True))
+    names = list(dict.fromkeys(found.values_list("name", flat=True)))
     if not names:
         return ""
-    which = ", ".join(repr(name) for name in names)
-    if len(names) == 1:
-        return (
-            f"Every login method the application {which} chose is disabled: its login page "
-            "offers none and refuses everyone. Enable one, or choose other methods for it."
-        )
+    which = ", ".join(repr(name) for name in names[:SHOWN])
+    if len(names) > SHOWN:
+        which += f" and {len(names) - SHOWN} more"
+    one = len(names) == 1
+    page = "its login page offers" if one else "their login pages offer"
     return (
-        f"Every login method the applications {which} chose is disabled: their login pages "
-        "offer none and refuse everyone. Enable one, or choose other methods for them."
+        f"The {'application' if one else 'applications'} {which} {'has' if one else 'have'} "
+        f"no enabled login method: {page} none and refuse{'s' if one else ''} everyone. "
+        f"Enable one of {'its' if one else 'their'} login methods, or choose others."
     )
 
 

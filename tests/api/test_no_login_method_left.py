@@ -61,4 +61,5 @@ def test_the_api_says_so_when_an_application_chooses_only_disabled_providers(
     assert answer.status == 200, answer.body
     (message,) = answer.body["messages"]
     assert message["code"] == CODE_NO_LOGIN_METHOD
+    assert "has no enabled login method" in message["message"]
     assert "refuses everyone" in message["message"]

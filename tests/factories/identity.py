@@ -35,9 +35,10 @@ def add_identity_policy(
 
 
 def offering_okta_alone() -> LoginMethod:
-    """HOST's application (made by its Non Identity policy; HOST bound to a CA first) offers
-    the login method "Okta" alone, while "Google" is enabled too; Okta is returned."""
-    add_policy()
+    """HOST's application (made by its Allow policy, ``add_identity_policy``; HOST bound to a
+    CA first) offers the login method "Okta" alone, while "Google" is enabled too; Okta is
+    returned."""
+    add_identity_policy()
     okta = add_login_method("https://example.okta.com", "accessctl", "secret", name="Okta")
     add_login_method("https://accounts.google.example", "accessctl", "secret", name="Google")
     application_set_login_methods(application=Application.objects.get(), methods=[okta])

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 
 from accessctl.core.reasons import Reason
 from accessctl.core.request import Ruling, Verdict
-from apps.gateway.responses import refusal
+from apps.gateway.responses import framed, refusal
 from tests.factories import certs
 from tests.factories.forwarded import ask, escaped, fetch
 from tests.factories.hosts import HOST
@@ -37,6 +38,7 @@ def test_a_browser_gets_a_small_403_page_without_the_reason(client, guarded, acc
         pytest.param(lambda client, pki: ask(client), id="forward-auth refusal"),
         pytest.param(lambda client, pki: ask(client, cert=escaped(pki.leaf)), id="forward-auth"),
         pytest.param(lambda client, pki: client.get("/_accessctl/healthz"), id="health probe"),
+        pytest.param(lambda client, pki: client.get("/_accessctl/readyz"), id="readiness"),
     ],
 )
 def test_what_the_middleware_answers_itself_carries_its_length(client, guarded, pki, answer):
@@ -44,6 +46,19 @@ def test_what_the_middleware_answers_itself_carries_its_length(client, guarded, 
     # the body chunked (tests/e2e/test_nginx_enforces_certificates.py shows it through gunicorn).
     response = answer(client, pki)
     assert response["Content-Length"] == str(len(response.content))
+
+
+def test_a_head_request_is_told_the_length_of_what_a_get_would_get(client, guarded):
+    head = client.head("/_accessctl/healthz")
+    assert head.content == b""
+    assert head["Content-Length"] == str(len(client.get("/_accessctl/healthz").content))
+
+
+def test_framing_gives_a_redirect_its_length_and_leaves_a_stream_alone():
+    redirect = framed(HttpResponseRedirect("https://auth.example.com/cdn-cgi/access/login/x"))
+    assert redirect["Content-Length"] == str(len(redirect.content))
+    stream = framed(StreamingHttpResponse(iter([b"a", b"b"])))
+    assert not stream.has_header("Content-Length")
 
 
 def test_an_api_client_gets_json_with_the_request_id(client, guarded, access_log):

@@ -11,11 +11,16 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from apps.identity.models import LoginMethod, applications_offering_nothing
+from apps.identity.models import (
+    LoginMethod,
+    applications_offering_nothing,
+    no_login_method_warning,
+)
 from apps.identity.services import application_set_login_methods
-from apps.policies.models import Application
-from apps.policies.services import application_create
-from tests.factories.identity import disable, offering_okta_alone
+from apps.policies.models import AccessPolicy, Application
+from apps.policies.services import application_create, application_update, policy_set_enabled
+from tests.factories.identity import add_identity_policy, disable, offering_okta_alone
+from tests.factories.policies import add_policy
 from tests.factories.users import with_perms
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +31,17 @@ BANNER = "No login method:"
 @pytest.fixture
 def okta(bound) -> LoginMethod:
     return offering_okta_alone()
+
+
+def set_enabled(application: Application, *, enabled: bool) -> None:
+    application_update(
+        application=application,
+        name=application.name,
+        domains=application.domain_list(),
+        session_seconds=application.session_seconds,
+        enabled=enabled,
+        allow_unguarded=True,
+    )
 
 
 def offer(*args: str) -> tuple[str, str]:
@@ -46,6 +62,29 @@ def test_only_an_application_whose_chosen_methods_are_all_disabled_is_named(okta
     assert not applications_offering_nothing().exists()
 
 
+def test_choosing_none_offers_nothing_once_no_method_is_enabled(okta) -> None:
+    application = Application.objects.get()
+    application_set_login_methods(application=application, methods=[])
+    for method in LoginMethod.objects.all():
+        disable(method)
+    assert list(applications_offering_nothing()) == [application]
+    assert "'app.example.com'" in no_login_method_warning(method=okta)
+
+
+def test_an_application_nobody_logs_in_to_is_not_named(okta) -> None:
+    application = Application.objects.get()
+    disable(okta)
+    # Disabled, it answers no request at all; its login page is not reached.
+    set_enabled(application, enabled=False)
+    assert not applications_offering_nothing().exists()
+    set_enabled(application, enabled=True)
+    assert applications_offering_nothing().exists()
+    # Enabled with no enabled Allow policy (devices only): nobody is sent to log in.
+    add_policy()  # devices: Non Identity, in the same application
+    policy_set_enabled(policy=AccessPolicy.objects.get(name="people"), enabled=False)
+    assert not applications_offering_nothing().exists()
+
+
 def test_the_dashboard_names_the_application_on_every_page(client, staff, okta) -> None:
     application = Application.objects.get()
     client.force_login(with_perms(staff, "view_application"))
@@ -55,13 +94,16 @@ def test_the_dashboard_names_the_application_on_every_page(client, staff, okta) 
     for page in (reverse("admin:index"), reverse("admin:policies_application_changelist")):
         shown = client.get(page).content.decode()
         assert BANNER in shown
-        assert "its login page refuses everyone" in shown
+        assert "has no enabled login method, so its login page refuses everyone" in shown
         assert reverse("admin:policies_application_change", args=[application.pk]) in shown
 
 
 def test_the_banner_names_five_applications_and_counts_the_rest(client, staff, okta) -> None:
+    people = add_identity_policy(hostname=None, reusable=True)
     for number in range(6):
-        extra = application_create(name=f"Extra {number}", domains=[f"app{number}.example.org"])
+        extra = application_create(
+            name=f"Extra {number}", domains=[f"app{number}.example.org"], policies=[(people, 1)]
+        )
         application_set_login_methods(application=extra, methods=[okta])
     disable(okta)
     client.force_login(with_perms(staff, "view_application"))
@@ -76,11 +118,20 @@ def test_the_banner_is_for_operators_who_may_see_applications(client, staff, okt
     assert BANNER not in client.get(reverse("admin:index")).content.decode()
 
 
+def test_the_banner_waits_for_the_second_factor(client, settings, staff, okta) -> None:
+    settings.ACCESSCTL_REQUIRE_2FA = True
+    disable(okta)
+    client.force_login(with_perms(staff, "view_application"))  # a password, no second factor
+    setup = client.get(reverse("admin:index"), follow=True)
+    assert setup.redirect_chain[-1][0] == reverse("admin:second_factor")
+    assert BANNER not in setup.content.decode()
+
+
 def test_the_command_warns_when_the_methods_it_offers_are_all_disabled(okta) -> None:
     disable(okta)
     out, err = offer(Application.objects.get().name, "--methods", "Okta")
     assert "offers Okta." in out
-    assert err.startswith("warning: Every login method the application")
+    assert err.startswith("warning: The application 'app.example.com' has no enabled login")
     assert "refuses everyone" in err
 
     out, err = offer(Application.objects.get().name, "--methods", "Okta,Google")

@@ -21,7 +21,7 @@ from pydantic import ConfigDict, Field
 
 from apps.api.audit import ADDED, CHANGED, DELETED, record
 from apps.api.auth import token_of
-from apps.api.envelope import CODE_NO_LOGIN_METHOD, Envelope, invalid, not_found, ok, paginate
+from apps.api.envelope import Envelope, invalid, not_found, ok, paginate
 from apps.api.models import ApiToken
 from apps.api.policy_shapes import (
     PolicyIn,
@@ -30,8 +30,15 @@ from apps.api.policy_shapes import (
     policy_fields,
     policy_out,
 )
-from apps.api.routers.common import Confirm, Deleted, Page, api_write, as_id
-from apps.identity.models import LoginMethod, no_login_method_warning
+from apps.api.routers.common import (
+    Confirm,
+    Deleted,
+    Page,
+    api_write,
+    as_id,
+    no_login_method_notes,
+)
+from apps.identity.models import LoginMethod
 from apps.identity.services import application_set_login_methods
 from apps.policies.choices import DEFAULT_APP_SESSION_SECONDS, go_duration
 from apps.policies.models import AccessPolicy, Application, ApplicationPolicy
@@ -297,7 +304,8 @@ def create_application(
         if methods:
             application_set_login_methods(application=application, methods=methods)
         record(token, application, ADDED, "Added through the API")
-    return ok(app_out(_get(str(application.pk))), messages=_login_notes(application))
+    notes = no_login_method_notes(application=application)
+    return ok(app_out(_get(str(application.pk))), messages=notes)
 
 
 @router.get("/{app_id}", response=Envelope[ApplicationOut], summary="Get an application")
@@ -335,13 +343,8 @@ def update_application(
         if methods is not None:
             application_set_login_methods(application=application, methods=methods)
         record(token, application, CHANGED, "Changed through the API")
-    return ok(app_out(_get(str(application.pk))), messages=_login_notes(application))
-
-
-def _login_notes(application: Application) -> list[tuple[int, str]]:
-    """The envelope's message when every login method ``application`` chose is disabled."""
-    warning = no_login_method_warning(application=application)
-    return [(CODE_NO_LOGIN_METHOD, warning)] if warning else []
+    notes = no_login_method_notes(application=application)
+    return ok(app_out(_get(str(application.pk))), messages=notes)
 
 
 @router.delete("/{app_id}", response=Envelope[Deleted], summary="Delete an application")

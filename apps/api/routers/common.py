@@ -1,6 +1,6 @@
 """What every router shares: pagination parameters, the ``confirm_unenforced`` flag, finding
-an object by the id in the path, and the translation of a service's ``ValidationError`` into a
-400 envelope."""
+an object by the id in the path, the translation of a service's ``ValidationError`` into a
+400 envelope, and the message of an application left with no login method."""
 
 from __future__ import annotations
 
@@ -12,8 +12,17 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from ninja import Field, Schema
 
-from apps.api.envelope import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE, invalid, not_found
+from apps.api.envelope import (
+    CODE_NO_LOGIN_METHOD,
+    DEFAULT_PER_PAGE,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    invalid,
+    not_found,
+)
+from apps.identity.models import LoginMethod, no_login_method_warning
 from apps.policies.guard import keeping_hostnames_guarded
+from apps.policies.models import Application
 
 M = TypeVar("M", bound=models.Model)
 
@@ -37,6 +46,15 @@ class Confirm(Schema):
     dashboard asks first and the command line wants ``--yes``."""
 
     confirm_unenforced: bool = False
+
+
+def no_login_method_notes(
+    *, application: Application | None = None, method: LoginMethod | None = None
+) -> list[tuple[int, str]]:
+    """The envelope's message (code 12134) while ``application``, or an application that chose
+    ``method``, has no enabled login method (its login page refuses everyone); else none."""
+    warning = no_login_method_warning(application=application, method=method)
+    return [(CODE_NO_LOGIN_METHOD, warning)] if warning else []
 
 
 def messages_of(error: ValidationError, labels: Mapping[str, str] | None = None) -> list[str]:

@@ -23,19 +23,17 @@ from apps.api.audit import ADDED, CHANGED, DELETED, record
 from apps.api.auth import token_of
 from apps.api.envelope import (
     CODE_CONFLICT,
-    CODE_NO_LOGIN_METHOD,
     ApiError,
     Envelope,
     invalid,
     ok,
     paginate,
 )
-from apps.api.routers.common import Deleted, Page, api_write, one_by_id
+from apps.api.routers.common import Deleted, Page, api_write, no_login_method_notes, one_by_id
 from apps.identity.models import (
     OIDC_FIELDS,
     LoginMethod,
     LoginMethodType,
-    no_login_method_warning,
 )
 from apps.identity.services import (
     LoginMethodInUse,
@@ -270,8 +268,7 @@ def update_provider(
         login_method_update(method=method, user=token.actor, **kept, **fields)
         record(token, method, CHANGED, "Changed through the API")
     # Disabled, it may leave an application that chose it alone with no login method.
-    warning = no_login_method_warning(method=method)
-    notes = [(CODE_NO_LOGIN_METHOD, warning)] if warning else []
+    notes = no_login_method_notes(method=method)
     return ok(provider_out(_get(provider_id)), messages=notes)
 
 

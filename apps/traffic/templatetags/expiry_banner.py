@@ -24,7 +24,8 @@ def expiry_banner(context: dict[str, Any]) -> dict[str, Any]:
     or not, with a link to its filtered list."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    if user is None or not user.is_active or not user.is_staff:
+    # has_permission: the console's own check (active staff, signed in, second factor done).
+    if not context.get("has_permission") or user is None:
         return {"notes": []}
     now = timezone.now()
     may_see = {
