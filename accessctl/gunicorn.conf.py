@@ -7,7 +7,6 @@ gunicorn option can be added with GUNICORN_CMD_ARGS.
 import multiprocessing
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,21 +30,6 @@ control_socket_disable = True
 # 8190-byte header limit; accessctl's own limit is 16 KiB (accessctl.core.forwarded), refused
 # with a reason code in the access log. Leave room above it so ours is the one that applies.
 limit_request_field_size = 20480
-
-# The access log and the inventory of client certificates are written by one process per node,
-# a gunicorn dirty worker (apps/traffic/writer_process.py): a worker's recorder thread only
-# prepares its batches and hands them over. ACCESSCTL_TRAFFIC_WRITER=thread writes them from
-# each worker's own thread instead (as outside gunicorn).
-_traffic_writer = os.environ.get("ACCESSCTL_TRAFFIC_WRITER", "process").strip() or "process"
-if _traffic_writer not in {"process", "thread"}:
-    print(  # noqa: T201 - gunicorn has no logger yet: the operator reads this on stderr
-        f"ACCESSCTL_TRAFFIC_WRITER={_traffic_writer!r}: use 'process' (the default) or 'thread'",
-        file=sys.stderr,
-    )
-    raise SystemExit(2)
-if _traffic_writer == "process":
-    dirty_workers = 1
-    dirty_apps = ["apps.traffic.writer_process:TrafficWriter"]
 
 # Prometheus metrics (/_accessctl/metrics) add up every worker's values: each worker writes
 # them to files in PROMETHEUS_MULTIPROC_DIR, which must be set before the workers import

@@ -8,11 +8,8 @@ database grow the worker's memory.
 
 A background thread per worker (started by the first record in that process, so a fork gets
 its own) takes everything queued every ``ACCESSCTL_TRAFFIC_FLUSH_SECONDS`` seconds, or sooner
-once :data:`FLUSH_AT` records wait, prepares the batch (``apps.traffic.writer``: the access log
-rows, the inventory aggregated per fingerprint) and hands it to the node's writer process
-(``apps.traffic.writer_process``, under the shipped gunicorn configuration), or writes it
-itself where there is none: one bulk insert into the access log, a few statements for the
-inventory.
+once :data:`FLUSH_AT` records wait, and hands the batch to ``apps.traffic.writer``: one bulk
+insert into the access log, and the inventory aggregated per fingerprint before it is written.
 With ``ACCESSCTL_TRAFFIC_FLUSH_SECONDS=0`` no thread runs and only :meth:`Recorder.flush`
 writes (the tests do so). A worker that stops writes what it still holds first
 (:meth:`Recorder.drain`, run by ``apps.base.draining``).
@@ -35,7 +32,7 @@ from apps.base.conf import access_settings
 from apps.gateway.logging import client_ip
 from apps.traffic import metrics
 from apps.traffic.seen import Seen
-from apps.traffic.writer_process import hand_over
+from apps.traffic.writer import write_batch
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +53,7 @@ class Recorder:
         *,
         max_pending: int = MAX_PENDING,
         flush_at: int = FLUSH_AT,
-        write: Writer = hand_over,
+        write: Writer = write_batch,
         observe: Observer = metrics.observe,
     ) -> None:
         self.max_pending = max_pending

@@ -10,8 +10,7 @@ summed and written back.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -30,17 +29,16 @@ def _when(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
-def _log_row(seen: Seen) -> tuple[Any, ...]:
+def _log_row(seen: Seen, adapt_time: Callable[[dt.datetime], Any]) -> tuple[Any, ...]:
     """The access log row of one recorded ruling: the values of the export's columns
-    (:data:`apps.traffic.export.COLUMNS`), in their order; the time as seconds since the epoch
-    (the database's form is made where it is written)."""
+    (:data:`apps.traffic.export.COLUMNS`), in their order."""
     ruling = seen.ruling
     outcome = ruling.outcome
     policy = outcome.policy if outcome else None
     application = ruling.application
     cert = ruling.certificate
     return (
-        seen.time,
+        adapt_time(_when(seen.time)),
         seen.hostname,
         seen.method,
         seen.path,
@@ -86,13 +84,13 @@ def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Fiel
     return [by_name[name] for name in names]
 
 
-def _insert_log(rows: Sequence[tuple[Any, ...]]) -> None:
+def _insert_log(batch: Sequence[Seen]) -> None:
     """One ``executemany`` INSERT for the whole batch: a thousand model instances and the ORM's
     per-value preparation would cost the worker more than the database does."""
     sql = _insert_sql(AccessLogEntry, COLUMNS, ignore_conflicts=False)
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(adapt(_when(row[0])), *row[1:]) for row in rows])
+        cursor.executemany(sql, [_log_row(seen, adapt) for seen in batch])
 
 
 def _insert_missing(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
@@ -116,37 +114,17 @@ def _insert_missing(model: type[models.Model], rows: Sequence[dict[str, Any]]) -
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A batch as plain data, ready to be written here or in another process (picklable): the
-    access log rows (oldest first) and the verified leaves tallied per fingerprint."""
-
-    rows: list[tuple[Any, ...]]
-    leaves: dict[str, LeafTally]
-
-
-def prepare(batch: Sequence[Seen]) -> Prepared:
-    """What :func:`write_prepared` needs of ``batch`` (oldest first); no query."""
+def write_batch(batch: Sequence[Seen]) -> None:
+    """Write ``batch`` (oldest first): access log rows, then the inventory, in one transaction."""
     leaves = tally_leaves(
         (s.time, s.hostname, s.ruling.certificate)
         for s in batch
         if s.ruling.certificate_verified and s.ruling.certificate is not None
     )
-    return Prepared([_log_row(seen) for seen in batch], leaves)
-
-
-def write_prepared(prepared: Prepared) -> None:
-    """Write a prepared batch: access log rows, then the inventory, in one transaction."""
     with transaction.atomic():
-        if prepared.rows:
-            _insert_log(prepared.rows)
-        if prepared.leaves:
-            _write_inventory(prepared.leaves)
-
-
-def write_batch(batch: Sequence[Seen]) -> None:
-    """Write ``batch`` (oldest first) from this process."""
-    write_prepared(prepare(batch))
+        _insert_log(batch)
+        if leaves:
+            _write_inventory(leaves)
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:

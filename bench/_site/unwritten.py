@@ -1,9 +1,8 @@
 """accessctl as shipped, except that the traffic recorder writes no access log row: the
 baseline of scenario 12 (what writing the rows costs). Everything else the recorder does runs
 as usual: the record queued on the request path, the thread taking each batch every second,
-the metrics counted; only the batch's writing (``apps.traffic.writer_process.hand_over``:
-preparing the rows, handing them to the node's writer process, or writing them in the worker
-with ``ACCESSCTL_TRAFFIC_WRITER=thread``) is left out.
+the metrics counted; only the batch's INSERTs (``apps.traffic.writer.write_batch``) are left
+out.
 
     gunicorn _site.unwritten:application      # DJANGO_SETTINGS_MODULE=_site.settings
 """

@@ -1,17 +1,13 @@
 """Real traffic through a real gunicorn with two workers: the access log and the inventory
-are recorded by both workers, written by the node's writer process (or, with
-ACCESSCTL_TRAFFIC_WRITER=thread, by each worker's own thread) and pruned by the command; the
-metrics add up every worker's counts in each scrape, from any worker; a replaced worker's
-gauge files go."""
+are written by both workers' recorders and pruned by the command; the metrics add up every
+worker's counts in each scrape, from any worker; a replaced worker's gauge files go."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import signal
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import certs
@@ -52,18 +48,13 @@ def _decisions(served: Served) -> dict[tuple[str, str], float]:
     return counts
 
 
-@pytest.mark.parametrize("writer", ["process", "thread"])
-def test_two_workers_fill_the_access_log_inventory_and_metrics_and_prune(tmp_path, pki, writer):
+def test_two_workers_fill_the_access_log_inventory_and_metrics_and_prune(tmp_path, pki):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"left by an earlier run")
     laptop = certs.make_leaf(pki.inter, "laptop-9", san_dns=("laptop-9.corp",))
     with served_accessctl(
-        tmp_path,
-        [HOST],
-        configure=_configure(pki),
-        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-        ACCESSCTL_TRAFFIC_WRITER=writer,
+        tmp_path, [HOST], configure=_configure(pki), PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
     ) as served:
         assert not (metrics_dir / "counter_999999.db").exists()  # emptied at start
         for i in range(ALLOWED):
@@ -100,21 +91,8 @@ def test_two_workers_fill_the_access_log_inventory_and_metrics_and_prune(tmp_pat
         exported = served.accessctl("accesslog", "export", "--format", "json")
         assert exported.count('"decision": "allow"') == ALLOWED
 
-        # Written where the configuration says: the writer process took every batch.
-        log = (served.tmp / "gunicorn.log").read_text()
-        assert ("Initialized dirty app: apps.traffic.writer_process:TrafficWriter" in log) is (
-            writer == "process"
-        )
-        assert "did not take a batch" not in log
-
         # A replaced worker's live gauge (configuration staleness) is removed by child_exit.
-        # (The writer process has a gauge file of its own, at 0: it counts nothing.)
-        workers = {int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", log)}
-        gauges = sorted(
-            path
-            for path in metrics_dir.glob("gauge_livemax_*.db")
-            if int(path.stem.rsplit("_", 1)[1]) in workers
-        )
+        gauges = sorted(metrics_dir.glob("gauge_livemax_*.db"))
         assert len(gauges) == 2, gauges
         pid = int(gauges[0].stem.rsplit("_", 1)[1])
         os.kill(pid, signal.SIGTERM)
