@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -202,6 +203,9 @@ class CertificateCheck:
         return cls(None, reason, detail, presented, now + FAILURE_TTL)
 
 
+_CA_DESCRIPTIONS = 256  # CA certificates of verified paths described once and remembered
+
+
 def check_certificate(
     forwarded: ForwardedCertificate,
     anchors: TrustAnchors,
@@ -229,13 +233,17 @@ def check_certificate(
         return CertificateCheck.refused(
             exc.reason, exc.detail, now, presented_identity(loaded.leaf)
         )
+    # The leaf is described by its identity already; the certificates above it (the same
+    # CA certificates for every client of a trust store) once each, then remembered.
+    leaf = verified.identity
     try:
-        path = tuple(cert.subject.rfc4514_string() for cert in verified.chain)
+        above = [_ca_description(cert) for cert in verified.chain[1:]]
     except UNREADABLE as exc:  # a forwarded intermediate's name: refused, as the leaf's is
         return CertificateCheck.refused(
             Reason.CERT_UNSUPPORTED, unreadable_detail(exc), now, verified.identity
         )
-    links = chain_links(verified.chain)
+    path = (leaf.subject, *(subject for subject, _, _ in above))
+    links = (ChainLink(leaf.fingerprint_sha256, leaf.serial), *(link for _, link, _ in above))
     revocation = check_chain(links, anchors.revocations, now=now)
     if revocation.error is not None:
         return dataclasses.replace(
@@ -243,7 +251,7 @@ def check_certificate(
             path=path,
             revocation=revocation,
         )
-    limits = [cert.not_valid_after_utc for cert in verified.chain]
+    limits = [leaf.not_after, *(not_after for _, _, not_after in above)]
     if revocation.valid_until is not None:
         limits.append(revocation.valid_until)
     valid_until = min(now + RESULT_TTL, *limits)
@@ -253,6 +261,16 @@ def check_certificate(
     return CertificateCheck(
         identity, None, "", identity, valid_until, path=path, revocation=revocation
     )
+
+
+@functools.lru_cache(maxsize=_CA_DESCRIPTIONS)
+def _ca_description(cert: x509.Certificate) -> tuple[str, ChainLink, dt.datetime]:
+    """A certificate above a leaf in a verified path: its subject (RFC 4514), its link (as
+    :func:`chain_links` makes it) and its expiry. Keyed by the certificate (its DER): the
+    verifier returns the trust store's own objects, and a forwarded intermediate is the same
+    bytes each time. Bounded: distinct forwarded intermediates only push older ones out."""
+    (link,) = chain_links([cert])
+    return cert.subject.rfc4514_string(), link, cert.not_valid_after_utc
 
 
 def chain_links(chain: Sequence[x509.Certificate]) -> tuple[ChainLink, ...]:

@@ -7,7 +7,15 @@ import datetime as dt
 
 import pytest
 
-from accessctl.core.verify import ChainError, TrustAnchors, verify_client_chain
+from accessctl.core.forwarded import decode_pem
+from accessctl.core.verify import (
+    RESULT_TTL,
+    ChainError,
+    TrustAnchors,
+    chain_links,
+    check_certificate,
+    verify_client_chain,
+)
 from tests.factories import certs
 
 NOW = certs.now()
@@ -162,3 +170,21 @@ def test_an_uploaded_intermediate_alone_vouches_for_nobody(root, inter):
 def test_a_leaf_that_is_a_ca_is_refused_as_a_client(root):
     ca_leaf = certs.make_leaf(root, ca=True)
     assert refused(ca_leaf, trust=anchors(root)) in {"chain_invalid_ca", "chain_untrusted"}
+
+
+@pytest.mark.parametrize("forwarded_intermediate", [False, True], ids=["uploaded", "forwarded"])
+def test_a_checked_path_describes_every_certificate_of_it_as_itself(
+    root, inter, forwarded_intermediate
+):
+    # The certificates above the leaf are described once and remembered: a second client of
+    # the same CAs gets the same description as if each were read afresh.
+    trust = anchors(root, intermediates=() if forwarded_intermediate else (inter,))
+    for name in ("first", "second"):
+        leaf = certs.make_leaf(inter, name)
+        pem = certs.pem_bundle(leaf, inter) if forwarded_intermediate else leaf.pem
+        check = check_certificate(decode_pem(pem), trust, now=NOW)
+        assert check.identity is not None, check.detail
+        chain = (leaf.cert, inter.cert, root.cert)
+        assert check.path == tuple(c.subject.rfc4514_string() for c in chain)
+        assert check.identity.chain == chain_links(chain)
+        assert check.valid_until == min(NOW + RESULT_TTL, *(c.not_valid_after_utc for c in chain))
