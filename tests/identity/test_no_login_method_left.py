@@ -18,7 +18,8 @@ from apps.identity.models import (
 )
 from apps.identity.services import application_set_login_methods
 from apps.policies.models import AccessPolicy, Application
-from apps.policies.services import application_create, application_update, policy_set_enabled
+from apps.policies.services import application_update, policy_set_enabled
+from tests.factories.applications import add_application
 from tests.factories.identity import add_identity_policy, disable, offering_okta_alone
 from tests.factories.policies import add_policy
 from tests.factories.users import with_perms
@@ -101,8 +102,8 @@ def test_the_dashboard_names_the_application_on_every_page(client, staff, okta) 
 def test_the_banner_names_five_applications_and_counts_the_rest(client, staff, okta) -> None:
     people = add_identity_policy(hostname=None, reusable=True)
     for number in range(6):
-        extra = application_create(
-            name=f"Extra {number}", domains=[f"app{number}.example.org"], policies=[(people, 1)]
+        extra = add_application(
+            f"Extra {number}", [f"app{number}.example.org"], policies=[(people, 1)]
         )
         application_set_login_methods(application=extra, methods=[okta])
     disable(okta)

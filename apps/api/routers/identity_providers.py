@@ -21,20 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from apps.api.audit import ADDED, CHANGED, DELETED, record
 from apps.api.auth import token_of
-from apps.api.envelope import (
-    CODE_CONFLICT,
-    ApiError,
-    Envelope,
-    invalid,
-    ok,
-    paginate,
-)
+from apps.api.envelope import CODE_CONFLICT, ApiError, Envelope, invalid, ok, paginate
 from apps.api.routers.common import Deleted, Page, api_write, no_login_method_notes, one_by_id
-from apps.identity.models import (
-    OIDC_FIELDS,
-    LoginMethod,
-    LoginMethodType,
-)
+from apps.identity.models import OIDC_FIELDS, LoginMethod, LoginMethodType
 from apps.identity.services import (
     LoginMethodInUse,
     login_method_create,
