@@ -149,6 +149,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault(
         "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     )
+    # A transaction takes the write lock when it begins. A deferred one (SQLite's default)
+    # that reads and then writes while another process commits fails at once with "database
+    # is locked", busy timeout or not. Every atomic block of the project writes; reads on the
+    # request path run outside any transaction, so they never wait for this lock.
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://accessctl")}
 # A backend that stops answering without refusing (a dropped network, not a stopped server)

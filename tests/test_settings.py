@@ -163,3 +163,55 @@ def test_a_malformed_service_url_is_a_configuration_error(tmp_path, variable):
     done = manage(django_env(tmp_path, **{variable: "nosuchscheme://x"}), "check")
     assert done.returncode != 0
     assert "ImproperlyConfigured" in done.stderr
+
+
+# Two connections to the embedded database, as a CLI command and a gunicorn worker's access-log
+# writer are: the first reads inside a transaction, the second writes and commits meanwhile,
+# then the first writes. With SQLite's default deferred transactions the first one's snapshot
+# is stale and its write fails at once with "database is locked", whatever the busy timeout.
+READ_THEN_WRITE_RACE = """
+import threading, django
+from django.db import connection, transaction
+django.setup()
+with connection.cursor() as c:
+    c.execute("CREATE TABLE counter (n integer)")
+    c.execute("INSERT INTO counter VALUES (0)")
+read, wrote = threading.Event(), threading.Event()
+
+def write_meanwhile():  # another thread: another connection, in autocommit
+    read.wait()
+    with connection.cursor() as c:
+        c.execute("UPDATE counter SET n = n + 1")
+    wrote.set()
+
+thread = threading.Thread(target=write_meanwhile)
+thread.start()
+try:
+    with transaction.atomic(), connection.cursor() as c:
+        c.execute("SELECT n FROM counter")
+        read.set()
+        wrote.wait(0.5)  # in an immediate transaction the other writer waits for our commit
+        c.execute("UPDATE counter SET n = n + 10")
+    result = "committed"
+except Exception as exc:
+    result = f"{type(exc).__name__}: {exc}"
+finally:
+    read.set()
+    thread.join(30)
+with connection.cursor() as c:
+    c.execute("SELECT n FROM counter")
+    print(result, c.fetchone()[0])
+"""
+
+
+def test_a_transaction_that_reads_then_writes_waits_for_a_concurrent_writer_on_sqlite(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", READ_THEN_WRITE_RACE],
+        cwd=ROOT,
+        env=django_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["committed", "11"]
