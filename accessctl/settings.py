@@ -151,8 +151,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # A transaction takes the write lock when it begins. A deferred one (SQLite's default)
     # that reads and then writes while another process commits fails at once with "database
-    # is locked", busy timeout or not. Every atomic block of the project writes; reads on the
-    # request path run outside any transaction, so they never wait for this lock.
+    # is locked", busy timeout or not. The project's atomic blocks write (Django's admin also
+    # holds one while it renders a change or delete page: milliseconds); reads on the request
+    # path run outside any transaction, so they never wait for this lock.
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://accessctl")}
