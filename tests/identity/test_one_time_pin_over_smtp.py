@@ -112,4 +112,6 @@ def test_a_mail_server_that_never_answers_does_not_hold_the_stop_past_its_deadli
     with caplog.at_level(logging.ERROR, logger="apps.base.draining"):
         assert drain_all(timeout=0.5) is False
     assert time.monotonic() - started < 5
-    assert "stopping with the one-time PIN mail not finished after 0.5 s" in caplog.text
+    # Either the drain gave up at its deadline or it was still waiting when drain_all's ran
+    # out, a matter of microseconds: both are a stop on time that says the mail was not sent.
+    assert "stopping with the one-time PIN mail not finished" in caplog.text
