@@ -63,28 +63,27 @@ def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return django_env(tmp_path, **(values | extra))
 
 
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def python(
+    env: dict[str, str], *args: str, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run this Python with ``args`` in the repository, under ``env``; its output captured."""
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
+        check=check,
     )
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return python(env, "manage.py", *args)
 
 
 def settings_in(env: dict[str, str]) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return json.loads(python(env, "-c", PRINT_SETTINGS, check=True).stdout)
 
 
 def test_production_mode_passes_check_deploy_without_any_issue(tmp_path):
@@ -205,13 +204,6 @@ with connection.cursor() as c:
 
 
 def test_a_transaction_that_reads_then_writes_waits_for_a_concurrent_writer_on_sqlite(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-c", READ_THEN_WRITE_RACE],
-        cwd=ROOT,
-        env=django_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = python(django_env(tmp_path), "-c", READ_THEN_WRITE_RACE)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["committed", "11"]
