@@ -23,6 +23,9 @@ from apps.traffic.seen import Seen
 from apps.trust.models import MtlsCertificate
 
 _CHUNK = 500
+# Rows per INSERT statement: a batch of 1,000 access log rows is a few statements, each within
+# PostgreSQL's 65,535 parameters (SQLite's backend asks for fewer: bulk_batch_size).
+_ROWS_PER_STATEMENT = 500
 
 
 def _when(seconds: float) -> dt.datetime:
@@ -58,22 +61,43 @@ def _log_row(seen: Seen, adapt_time: Callable[[dt.datetime], Any]) -> tuple[Any,
     )
 
 
-def _insert_sql(model: type[models.Model], names: Sequence[str], *, ignore_conflicts: bool) -> str:
-    """``INSERT INTO <table> (<names' columns>) VALUES (%s, …)`` for ``executemany``; with
-    ``ignore_conflicts`` a row whose unique key exists is skipped (what
-    ``bulk_create(ignore_conflicts=True)`` writes, without a model instance per row)."""
-    meta = model._meta
+def _insert(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool,
+) -> None:
+    """``INSERT INTO <table> (<names' columns>) VALUES (…), (…), …``: the rows (values in the
+    order of ``names``, prepared for the database) written by a few multi-row statements, as
+    many rows to a statement as the backend takes (``bulk_batch_size``, at most
+    :data:`_ROWS_PER_STATEMENT`). With ``ignore_conflicts`` a row whose unique key exists is
+    skipped (what ``bulk_create(ignore_conflicts=True)`` writes, without a model instance per
+    row).
+
+    Not ``executemany``: the sqlite3 module steps the statement once per row, releasing and
+    taking back the GIL each time, so on a busy worker every row waited for the request
+    thread. A statement per few dozen rows (SQLite) or hundreds (PostgreSQL) costs the worker
+    about a quarter as much (measured under gunicorn: docs/performance.md)."""
+    if not rows:
+        return
     ops = connection.ops
     fields = _fields(model, names)
-    columns = ", ".join(ops.quote_name(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
     # INSERT OR IGNORE on SQLite, ON CONFLICT DO NOTHING on PostgreSQL: the backend says which.
     suffix = ops.on_conflict_suffix_sql(fields, on_conflict, [], [])
-    return (
-        f"{ops.insert_statement(on_conflict=on_conflict)} {ops.quote_name(meta.db_table)} "
-        f"({columns}) VALUES ({placeholders}){' ' + suffix if suffix else ''}"
+    head = (
+        f"{ops.insert_statement(on_conflict=on_conflict)} {ops.quote_name(model._meta.db_table)}"
+        f" ({', '.join(ops.quote_name(field.column) for field in fields)}) "
     )
+    size = max(1, min(_ROWS_PER_STATEMENT, ops.bulk_batch_size(fields, rows)))
+    placeholders = f"({', '.join(['%s'] * len(fields))})"
+    tail = f" {suffix}" if suffix else ""
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            values = ", ".join([placeholders] * len(chunk))
+            cursor.execute(f"{head}VALUES {values}{tail}", [v for row in chunk for v in row])
 
 
 def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Field[Any, Any]]:
@@ -85,12 +109,11 @@ def _fields(model: type[models.Model], names: Sequence[str]) -> list[models.Fiel
 
 
 def _insert_log(batch: Sequence[Seen]) -> None:
-    """One ``executemany`` INSERT for the whole batch: a thousand model instances and the ORM's
-    per-value preparation would cost the worker more than the database does."""
-    sql = _insert_sql(AccessLogEntry, COLUMNS, ignore_conflicts=False)
+    """The batch's access log rows, a few multi-row INSERTs: a thousand model instances and the
+    ORM's per-value preparation would cost the worker more than the database does."""
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [_log_row(seen, adapt) for seen in batch])
+    _insert(AccessLogEntry, COLUMNS, [_log_row(seen, adapt) for seen in batch],
+            ignore_conflicts=False)  # fmt: skip
 
 
 def _insert_missing(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
@@ -100,18 +123,14 @@ def _insert_missing(model: type[models.Model], rows: Sequence[dict[str, Any]]) -
         return
     names = list(rows[0])
     fields = _fields(model, names)
-    sql = _insert_sql(model, names, ignore_conflicts=True)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            sql,
-            [
-                [
-                    field.get_db_prep_save(row[name], connection)
-                    for name, field in zip(names, fields, strict=True)
-                ]
-                for row in rows
-            ],
-        )
+    prepared = [
+        [
+            field.get_db_prep_save(row[name], connection)
+            for name, field in zip(names, fields, strict=True)
+        ]
+        for row in rows
+    ]
+    _insert(model, names, prepared, ignore_conflicts=True)
 
 
 def write_batch(batch: Sequence[Seen]) -> None:

@@ -3,10 +3,13 @@ off it; the stderr line is written as before."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accessctl.core.reasons import Reason
 from accessctl.core.request import IncomingRequest, Ruling, Verdict
@@ -84,6 +87,21 @@ def test_a_full_queue_drops_new_records_and_counts_them():
     assert len(written) == 2
     small.record(*_ruling(), 0.0)
     assert len(small) == 1
+
+
+def test_a_batch_larger_than_a_statement_is_written_whole_by_a_few_multi_row_inserts():
+    # A worker that could not write for a while holds up to MAX_PENDING records: more rows
+    # than one statement may carry parameters (SQLite: 999, PostgreSQL: 65,535).
+    big = Recorder(observe=_uncounted)
+    for n in range(2_345):
+        req, ruling = _ruling()
+        big.record(req, dataclasses.replace(ruling, request_id=f"req-{n:08d}"), 0.0)
+    with CaptureQueriesContext(connection) as queries:
+        assert big.flush() == 2_345
+    inserts = [q for q in queries if q["sql"].startswith("INSERT")]
+    assert 1 < len(inserts) <= 2_345 // 40
+    ids = set(AccessLogEntry.objects.values_list("request_id", flat=True))
+    assert ids == {f"req-{n:08d}" for n in range(2_345)}
 
 
 def test_a_failed_write_drops_its_batch_counts_it_and_the_next_batch_is_written():
