@@ -140,6 +140,30 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:
             self.handleError(record)
 
+    def write_message(self, message: str, levelno: int) -> bool:
+        """Write the line a record of ``message`` at ``levelno`` would make, without making the
+        record, when that line is the message itself: a buffer, no filter, and the formatter
+        ``%(message)s`` (the access log's, in the shipped settings). False otherwise, with
+        nothing written: the caller then logs a record as usual.
+
+        The access log writes one line per request; a LogRecord, its handling and its
+        formatting cost that request about as much as building the line itself."""
+        buffer = self._buffer
+        formatter = self.formatter
+        if (
+            buffer is None
+            or self.filters
+            or levelno < self.level
+            or type(formatter) is not logging.Formatter
+            or type(formatter._style) is not logging.PercentStyle
+            or formatter._fmt != "%(message)s"
+        ):
+            return False
+        buffer.add(
+            message + self.terminator, now=time.monotonic(), urgent=levelno >= self.flush_level
+        )
+        return True
+
     def flush(self) -> None:
         if self._buffer is not None:
             self._buffer.flush()

@@ -110,11 +110,18 @@ def log_ruling(req: IncomingRequest, ruling: Ruling) -> None:
     if ruling.verdict in _NOT_LOGGED:
         return
     level = logging.INFO if ruling.verdict.passes else logging.WARNING
-    if access_logger.isEnabledFor(level):
-        # makeRecord + handle rather than .log(): the same record and handlers, without
-        # looking up the calling frame on every request (the line says where it is from).
-        access_logger.handle(
-            access_logger.makeRecord(
-                access_logger.name, level, __file__, 0, access_line(req, ruling), (), None
-            )
-        )
+    if not access_logger.isEnabledFor(level):
+        return
+    line = access_line(req, ruling)
+    handlers = access_logger.handlers
+    if len(handlers) == 1 and not access_logger.propagate and not access_logger.filters:
+        # The shipped configuration: one buffered handler whose line is the message. It takes
+        # the line as is, and no record is made (apps.base.log_handlers).
+        write_message = getattr(handlers[0], "write_message", None)
+        if write_message is not None and write_message(line, level):
+            return
+    # makeRecord + handle rather than .log(): the same record and handlers, without looking
+    # up the calling frame on every request (the line says where it is from).
+    access_logger.handle(
+        access_logger.makeRecord(access_logger.name, level, __file__, 0, line, (), None)
+    )

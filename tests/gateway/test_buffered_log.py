@@ -13,7 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+from accessctl.core.reasons import Reason
+from accessctl.core.request import IncomingRequest, Ruling, Verdict
 from apps.base.log_handlers import BufferedStreamHandler, flush_all
+from apps.gateway.logging import access_logger, log_ruling
 from tests.factories import certs
 from tests.factories.hosts import HOST
 from tests.factories.served import Served, served_accessctl
@@ -91,6 +94,56 @@ def test_no_interval_writes_every_line_at_once():
     stream = io.StringIO()
     _logger("through", BufferedStreamHandler(stream, flush_interval=0)).info("now")
     assert stream.getvalue() == "now\n"
+
+
+def test_a_handler_whose_line_is_the_message_takes_it_without_a_record():
+    stream = io.StringIO()
+    handler = BufferedStreamHandler(stream, flush_interval=FOREVER)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    assert handler.write_message('{"a": 1}', logging.INFO)
+    handler.flush()
+    assert stream.getvalue() == '{"a": 1}\n'
+
+
+def test_a_handler_that_would_change_the_line_says_so_and_writes_nothing():
+    stream = io.StringIO()
+    prefixed = BufferedStreamHandler(stream, flush_interval=FOREVER)
+    prefixed.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    filtered = BufferedStreamHandler(stream, flush_interval=FOREVER)
+    filtered.setFormatter(logging.Formatter("%(message)s"))
+    filtered.addFilter(lambda record: False)
+    unbuffered = BufferedStreamHandler(stream, flush_interval=0)
+    unbuffered.setFormatter(logging.Formatter("%(message)s"))
+    quiet = BufferedStreamHandler(stream, flush_interval=FOREVER)
+    quiet.setFormatter(logging.Formatter("%(message)s"))
+    quiet.setLevel(logging.ERROR)
+    for handler in (prefixed, filtered, unbuffered, quiet):
+        assert not handler.write_message("line", logging.INFO)
+        handler.flush()
+    assert stream.getvalue() == ""
+
+
+def test_the_access_line_is_the_same_with_a_record_or_without(monkeypatch):
+    req = IncomingRequest("127.0.0.1", HOST, "/x", {}, method="GET")
+    ruling = Ruling(Verdict.DENY, Reason.CERTIFICATE_REQUIRED, "req-00000001", HOST)
+    direct, recorded = io.StringIO(), io.StringIO()
+    buffered = BufferedStreamHandler(direct, flush_interval=FOREVER)
+    buffered.setFormatter(logging.Formatter("%(message)s"))
+    monkeypatch.setattr(access_logger, "handlers", [buffered])
+    log_ruling(req, ruling)
+    buffered.flush()
+    # A second handler: every line goes through a record again (what the handler gets).
+    plain = logging.StreamHandler(recorded)
+    monkeypatch.setattr(access_logger, "handlers", [buffered, plain])
+    log_ruling(req, ruling)
+    buffered.flush()
+    lines = direct.getvalue().splitlines()
+    assert len(lines) == 2
+    fast, slow, other = (json.loads(line) for line in (lines[0], lines[1], recorded.getvalue()))
+    for line in (fast, slow, other):
+        del line["time"]
+    assert fast == slow == other
+    assert fast["reason"] == "certificate_required"
 
 
 def test_a_forked_child_leaves_its_parents_waiting_lines_to_the_parent(tmp_path):
