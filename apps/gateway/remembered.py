@@ -33,7 +33,6 @@ and the access log line.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
@@ -68,12 +67,7 @@ class Remembered:
 
     def for_request(self, request_id: str, now: dt.datetime) -> tuple[Ruling, SessionEffect]:
         """The ruling and session effect for a new request at ``now``."""
-        access = self.ruling.access
-        ruling = dataclasses.replace(
-            self.ruling,
-            request_id=request_id,
-            access=dataclasses.replace(access, request_id=request_id) if access else None,
-        )
+        ruling = self.ruling.with_request_id(request_id)
         if self.session is not None:
             return ruling, self.session
         issued = None
@@ -145,11 +139,11 @@ class RememberedRulings(ExpiringLru[Key, Remembered]):
             or session.unauthorized
         ):
             return
-        blank = dataclasses.replace(
-            ruling, request_id="", access=dataclasses.replace(ruling.access, request_id="")
-        )
         entry = Remembered(
-            blank, signed.token, signed.expires_at, sends_cookie=session.issued is not None
+            ruling.with_request_id(""),
+            signed.token,
+            signed.expires_at,
+            sends_cookie=session.issued is not None,
         )
         self.put(key, entry, min(ruling.valid_until, signed.reusable_until, signed.expires_at))
 
@@ -174,10 +168,9 @@ class RememberedRulings(ExpiringLru[Key, Remembered]):
         ends = [claims.expires_at, accepted]
         if ruling.valid_until is not None:  # the certificate presented with it
             ends.append(ruling.valid_until)
-        blank = dataclasses.replace(
-            ruling, request_id="", access=dataclasses.replace(ruling.access, request_id="")
+        entry = Remembered(
+            ruling.with_request_id(""), session.token, claims.expires_at, False, session
         )
-        entry = Remembered(blank, session.token, claims.expires_at, False, session)
         self.put(key, entry, min(ends))
 
 
