@@ -108,7 +108,7 @@ class Ruling:
 
     def with_request_id(self, request_id: str) -> Ruling:
         """This ruling, and its access, for another request: ``dataclasses.replace`` of the
-        request id without its field-by-field introspection (a third of the cost). A
+        request id without its field-by-field introspection (about half the cost). A
         remembered ruling is handed out so for every request it answers."""
         access = self.access
         if access is not None:

@@ -142,14 +142,18 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def write_message(self, message: str, levelno: int) -> bool:
         """Write the line a record of ``message`` at ``levelno`` would make, without making the
-        record, when that line is the message itself: a buffer, no filter, and the formatter
-        ``%(message)s`` (the access log's, in the shipped settings). False otherwise, with
-        nothing written: the caller then logs a record as usual.
+        record, when that line is the message itself: a buffer, no filter, the formatter
+        ``%(message)s`` (the access log's, in the shipped settings), and this class's own
+        handling (a subclass may redact or add to a record: it gets records). False otherwise,
+        with nothing written: the caller then logs a record as usual.
 
         The access log writes one line per request; a LogRecord, its handling and its
-        formatting cost that request about as much as building the line itself."""
+        formatting cost that request about as much as building the line itself. A stream that
+        fails is reported as :meth:`emit` reports it (``handleError``), never raised into the
+        request."""
         buffer = self._buffer
         formatter = self.formatter
+        cls = type(self)
         if (
             buffer is None
             or self.filters
@@ -157,11 +161,23 @@ class BufferedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             or type(formatter) is not logging.Formatter
             or type(formatter._style) is not logging.PercentStyle
             or formatter._fmt != "%(message)s"
+            or cls.emit is not BufferedStreamHandler.emit
+            or cls.handle is not logging.Handler.handle
+            or cls.format is not logging.Handler.format
         ):
             return False
-        buffer.add(
-            message + self.terminator, now=time.monotonic(), urgent=levelno >= self.flush_level
-        )
+        try:
+            buffer.add(
+                message + self.terminator, now=time.monotonic(), urgent=levelno >= self.flush_level
+            )
+        except RecursionError:
+            raise
+        except Exception:
+            # Taken, even though the stream failed: the record path would only fail again.
+            record = logging.makeLogRecord(
+                {"msg": message, "levelno": levelno, "levelname": logging.getLevelName(levelno)}
+            )
+            self.handleError(record)
         return True
 
     def flush(self) -> None:

@@ -123,9 +123,51 @@ def test_a_handler_that_would_change_the_line_says_so_and_writes_nothing():
     assert stream.getvalue() == ""
 
 
-def test_the_access_line_is_the_same_with_a_record_or_without(monkeypatch):
+def test_a_subclass_of_the_handler_gets_records():
+    class Redacting(BufferedStreamHandler):
+        def emit(self, record: logging.LogRecord) -> None:
+            record.msg = "redacted"
+            super().emit(record)
+
+    stream = io.StringIO()
+    handler = Redacting(stream, flush_interval=FOREVER)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    assert not handler.write_message("secret", logging.INFO)
+
+
+def test_a_failing_stream_is_reported_and_never_raised_into_the_request(capsys):
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError("the terminal went away")
+
+    handler = BufferedStreamHandler(Broken(), flush_interval=FOREVER)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    # An error-level line is written at once: the stream's failure happens right here.
+    assert handler.write_message("an urgent line", logging.ERROR)
+    assert "Logging error" in capsys.readouterr().err
+
+
+def _ruled() -> tuple[IncomingRequest, Ruling]:
     req = IncomingRequest("127.0.0.1", HOST, "/x", {}, method="GET")
-    ruling = Ruling(Verdict.DENY, Reason.CERTIFICATE_REQUIRED, "req-00000001", HOST)
+    return req, Ruling(Verdict.DENY, Reason.CERTIFICATE_REQUIRED, "req-00000001", HOST)
+
+
+def test_the_shipped_access_log_handler_gets_its_line_without_a_record(monkeypatch):
+    def no_record(*args, **kwargs):
+        raise AssertionError("a LogRecord was made for the access line")
+
+    stream = io.StringIO()
+    buffered = BufferedStreamHandler(stream, flush_interval=FOREVER)
+    buffered.setFormatter(logging.Formatter("%(message)s"))
+    monkeypatch.setattr(access_logger, "handlers", [buffered])
+    monkeypatch.setattr(access_logger, "makeRecord", no_record)
+    log_ruling(*_ruled())
+    buffered.flush()
+    assert json.loads(stream.getvalue())["reason"] == "certificate_required"
+
+
+def test_the_access_line_is_the_same_with_a_record_or_without(monkeypatch):
+    req, ruling = _ruled()
     direct, recorded = io.StringIO(), io.StringIO()
     buffered = BufferedStreamHandler(direct, flush_interval=FOREVER)
     buffered.setFormatter(logging.Formatter("%(message)s"))
