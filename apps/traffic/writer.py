@@ -64,13 +64,13 @@ def _log_row(seen: Seen, adapt_time: Callable[[dt.datetime], Any]) -> tuple[Any,
 
 def _insert(
     model: type[models.Model],
-    names: Sequence[str],
+    fields: list[models.Field[Any, Any]],
     rows: Sequence[Sequence[Any]],
     *,
     ignore_conflicts: bool,
 ) -> None:
-    """``INSERT INTO <table> (<names' columns>) VALUES (…), (…), …``: the rows (values in the
-    order of ``names``, prepared for the database) written by multi-row statements, as
+    """``INSERT INTO <table> (<fields' columns>) VALUES (…), (…), …``: the rows (values in the
+    order of ``fields``, prepared for the database) written by multi-row statements, as
     many rows to a statement as the backend takes (``bulk_batch_size``, at most
     :data:`_ROWS_PER_STATEMENT`). With ``ignore_conflicts`` a row whose unique key exists is
     skipped (what ``bulk_create(ignore_conflicts=True)`` writes, without a model instance per
@@ -83,7 +83,6 @@ def _insert(
     if not rows:
         return
     ops = connection.ops
-    fields = _fields(model, names)
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
     # INSERT OR IGNORE on SQLite, ON CONFLICT DO NOTHING on PostgreSQL: the backend says which.
     suffix = ops.on_conflict_suffix_sql(fields, on_conflict, [], [])
@@ -113,8 +112,8 @@ def _insert_log(batch: Sequence[Seen]) -> None:
     """The batch's access log rows, by multi-row INSERTs: a thousand model instances and the
     ORM's per-value preparation would cost the worker more than the database does."""
     adapt = connection.ops.adapt_datetimefield_value
-    _insert(AccessLogEntry, COLUMNS, [_log_row(seen, adapt) for seen in batch],
-            ignore_conflicts=False)  # fmt: skip
+    rows = [_log_row(seen, adapt) for seen in batch]
+    _insert(AccessLogEntry, _fields(AccessLogEntry, COLUMNS), rows, ignore_conflicts=False)
 
 
 def _insert_missing(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
@@ -131,7 +130,7 @@ def _insert_missing(model: type[models.Model], rows: Sequence[dict[str, Any]]) -
         ]
         for row in rows
     ]
-    _insert(model, names, prepared, ignore_conflicts=True)
+    _insert(model, fields, prepared, ignore_conflicts=True)
 
 
 def write_batch(batch: Sequence[Seen]) -> None:
